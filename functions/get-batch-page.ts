@@ -1,0 +1,26 @@
+import { getBatchPage } from '../shared/domain/get-batch-page';
+import { store } from '../shared/data/store-from-env';
+import { httpHandler, parseInput } from '../shared/http/middleware';
+import { jsonResponse } from '../shared/http/response';
+import { countMetric, logger } from '../shared/observability';
+import { BatchPageQuery } from '../shared/schemas';
+
+/** GET /batch/sessions — one page of a batch's sessions with their events. */
+export const handler = httpHandler(
+  async (event) => {
+    const query = parseInput(BatchPageQuery, event.queryStringParameters ?? {});
+    logger.appendKeys({ batch_id: query.batch_id });
+
+    const page = await getBatchPage(store, {
+      batchId: query.batch_id,
+      afterNumber: query.after_number,
+      limit: query.limit,
+      eventsLimit: query.events_limit,
+    });
+
+    countMetric('SessionsPaged', page.sessions.length);
+    logger.info('Page served', { after_number: query.after_number, sessions: page.sessions.length });
+    return jsonResponse(200, page);
+  },
+  { jsonBody: false },
+);

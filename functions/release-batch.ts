@@ -1,0 +1,40 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { store } from '../shared/data/store-from-env';
+import { releaseCollectingBatch } from '../shared/domain/release-batch';
+import { httpHandler, parseInput, type HttpEvent } from '../shared/http/middleware';
+import { jsonResponse } from '../shared/http/response';
+import { countFailure, countMetric, logger, metrics } from '../shared/observability';
+import { ReleaseBatchBody } from '../shared/schemas';
+
+async function release(input: unknown) {
+  const { release_id } = parseInput(ReleaseBatchBody, input);
+  logger.appendKeys({ release_id });
+  const release = await releaseCollectingBatch(store, release_id);
+  countMetric('BatchReleased');
+  logger.info('Batch released', { batch_id: release.batch_id, released_at: release.released_at });
+  return release;
+}
+
+/** POST /batch/release — releases the collecting batch. */
+const releaseOverHttp = httpHandler(async (event) => jsonResponse(200, await release(event.body)), {
+  jsonBody: true,
+});
+
+/**
+ * Invoked by Step Functions with {"release_id"}: returns the same object, and
+ * lets domain errors (named NoCollectingBatch, ServiceUnavailable,
+ * InvalidRequest) propagate so the workflow can catch or retry them by name.
+ */
+const releaseForWorkflow = middy(release)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .use({ onError: async ({ error }) => countFailure(error?.name ?? 'Error') });
+
+const isHttpEvent = (event: unknown): event is HttpEvent =>
+  typeof (event as HttpEvent)?.requestContext?.http?.method === 'string';
+
+export const handler = (event: unknown, context: Context) =>
+  isHttpEvent(event) ? releaseOverHttp(event, context) : releaseForWorkflow(event, context);

@@ -1,0 +1,79 @@
+/**
+ * Builds what API Gateway (HTTP API, payload v2) and the Lambda runtime hand
+ * to a handler, so the local server and the tests call the real handlers the
+ * way AWS does. Hand-written: no maintained library builds v2 events.
+ */
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+
+export interface HttpRequestLike {
+  method: string;
+  /** Path with optional query string, as on the request line. */
+  url: string;
+  headers?: Record<string, string | string[] | undefined>;
+  body?: string;
+  sourceIp?: string;
+}
+
+export function buildHttpEvent(request: HttpRequestLike, routeKey: string): APIGatewayProxyEventV2 {
+  const url = new URL(request.url, 'http://localhost');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers ?? {})) {
+    // API Gateway joins repeated headers with commas.
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) {
+    // API Gateway joins repeated query parameters with commas: ?limit=1&limit=2 → "1,2".
+    query[name] = name in query ? `${query[name]},${value}` : value;
+  }
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: Object.keys(query).length ? query : undefined,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'localhost',
+      http: {
+        method: request.method.toUpperCase(),
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: request.sourceIp ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    body: request.body === undefined || request.body === '' ? undefined : request.body,
+    isBase64Encoded: false,
+  };
+}
+
+/** A Lambda context whose remaining time counts down from the function's timeout, as in Lambda. */
+export function buildLambdaContext(functionName: string, timeoutSeconds: number): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const requestId = randomUUID();
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

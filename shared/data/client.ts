@@ -1,0 +1,32 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export interface ClientOptions {
+  /** A DynamoDB-compatible endpoint (the local store); unset means real DynamoDB. */
+  endpoint?: string;
+  region?: string;
+  maxAttempts?: number;
+}
+
+/**
+ * One DocumentClient per container. Against a local endpoint it needs no AWS
+ * account: the region and credentials are placeholders dynalite ignores.
+ */
+export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
+  const endpoint = options.endpoint;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: options.region ?? process.env.AWS_REGION ?? (endpoint ? 'local' : undefined),
+    maxAttempts: options.maxAttempts ?? 3,
+    ...(endpoint && !process.env.AWS_ACCESS_KEY_ID
+      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+/** The client the handlers use, built once from the environment (DYNAMODB_ENDPOINT for the local store). */
+export const createClientFromEnv = (): DynamoDBDocumentClient =>
+  createDocumentClient({ endpoint: process.env.DYNAMODB_ENDPOINT || undefined });

@@ -1,0 +1,220 @@
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { SessionNotFound } from '../domain/errors';
+import { batchIdOf, type Assignment, type CollectingPointer, type Release } from '../domain/model';
+import type { NumberGrant, SessionStore } from '../domain/store';
+import type { Event } from '../schemas';
+import { call, conditional } from './errors';
+import {
+  assignmentAttributes,
+  pointerKey,
+  releaseItem,
+  toEvent,
+  toPointer,
+  toRelease,
+  toStoredSession,
+} from './items';
+import { batchPartition, eventSortKeyPrefix, isSessionSortKey, releaseKey, sessionKey, sessionPartition } from './keys';
+import { TABLE } from './table';
+
+type Item = Record<string, unknown>;
+
+/** Writes a map of attributes as `SET #a = :a, …` so callers never spell expressions by hand. */
+function setExpression(attributes: Item) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const parts = Object.entries(attributes).map(([name, value], i) => {
+    names[`#s${i}`] = name;
+    values[`:s${i}`] = value;
+    return `#s${i} = :s${i}`;
+  });
+  return { expression: `SET ${parts.join(', ')}`, names, values };
+}
+
+export class DynamoSessionStore implements SessionStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async findSession(sessionId: string) {
+    const { Items = [] } = await call(() =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
+          ExpressionAttributeValues: { ':pk': sessionPartition(sessionId) },
+          ConsistentRead: true,
+          Limit: 2,
+        }),
+      ),
+    );
+    const [first] = Items;
+    if (!first || !isSessionSortKey(first[TABLE.sortKey])) return undefined;
+    return { session: toStoredSession(first), hasEvents: Items.length > 1 };
+  }
+
+  async takeNumber(): Promise<NumberGrant> {
+    for (;;) {
+      const updated = await conditional(() =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: pointerKey(),
+            UpdateExpression:
+              'SET batch_id = if_not_exists(batch_id, :firstBatch), batch_seq = if_not_exists(batch_seq, :one) ADD last_number :one',
+            ConditionExpression: 'attribute_not_exists(release_id)',
+            ExpressionAttributeValues: { ':firstBatch': batchIdOf(1), ':one': 1 },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      if (updated?.Attributes) {
+        const pointer = toPointer(updated.Attributes);
+        return { granted: { batchId: pointer.batchId, sessionNumber: pointer.lastNumber } };
+      }
+      // dynalite ignores ReturnValuesOnConditionCheckFailure, so read the released pointer.
+      const pointer = await this.readPointer();
+      if (pointer?.release) return { released: pointer };
+      // Replaced by the next batch between our two calls: take a number from it.
+    }
+  }
+
+  async openNextBatch(released: CollectingPointer): Promise<Assignment | undefined> {
+    const next = { batchSeq: released.batchSeq + 1, batchId: batchIdOf(released.batchSeq + 1) };
+    const opened = await conditional(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: pointerKey(),
+          UpdateExpression: 'SET batch_id = :batchId, batch_seq = :batchSeq, last_number = :one REMOVE release_id, released_at',
+          ConditionExpression: 'release_id = :releaseId AND batch_seq = :releasedSeq',
+          ExpressionAttributeValues: {
+            ':batchId': next.batchId,
+            ':batchSeq': next.batchSeq,
+            ':one': 1,
+            ':releaseId': released.release?.releaseId,
+            ':releasedSeq': released.batchSeq,
+          },
+        }),
+      ),
+    );
+    return opened ? { batchId: next.batchId, sessionNumber: 1 } : undefined;
+  }
+
+  async assignSession(sessionId: string, assignment: Assignment, scheduledAt: number): Promise<Assignment> {
+    const set = setExpression(assignmentAttributes(assignment.batchId, assignment.sessionNumber, scheduledAt));
+    const written = await conditional(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: sessionKey(sessionId),
+          UpdateExpression: set.expression,
+          ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#batch)',
+          ExpressionAttributeNames: { ...set.names, '#pk': TABLE.partitionKey, '#batch': 'batch_id' },
+          ExpressionAttributeValues: set.values,
+        }),
+      ),
+    );
+    if (written) return assignment;
+    // A concurrent request assigned it first: ours is a burnt number, theirs stands.
+    const { Item } = await call(() =>
+      this.db.send(new GetCommand({ TableName: this.tableName, Key: sessionKey(sessionId), ConsistentRead: true })),
+    );
+    const existing = Item && toStoredSession(Item).assignment;
+    if (!existing) throw new SessionNotFound(sessionId);
+    return existing;
+  }
+
+  async readReleaseState(releaseId: string) {
+    const [release, pointer] = await Promise.all([this.get(releaseKey(releaseId)), this.readPointer()]);
+    return { release: release && toRelease(release), pointer };
+  }
+
+  async markReleased(pointer: CollectingPointer, releaseId: string, releasedAt: number) {
+    const updated = await conditional(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: pointerKey(),
+          UpdateExpression: 'SET release_id = :releaseId, released_at = :releasedAt',
+          ConditionExpression: 'batch_seq = :seq AND attribute_not_exists(release_id)',
+          ExpressionAttributeValues: { ':releaseId': releaseId, ':releasedAt': releasedAt, ':seq': pointer.batchSeq },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return updated?.Attributes ? toPointer(updated.Attributes) : undefined;
+  }
+
+  async writeRelease(release: Release): Promise<void> {
+    // Unconditional: a released pointer always yields the same record, so a
+    // second writer (roll-forward) writes the same bytes.
+    await call(() => this.db.send(new PutCommand({ TableName: this.tableName, Item: releaseItem(release) })));
+  }
+
+  async readPointer(): Promise<CollectingPointer | undefined> {
+    const item = await this.get(pointerKey());
+    return item && toPointer(item);
+  }
+
+  async listBatchSessions(batchId: string, afterNumber: number, limit: number) {
+    const items = await this.queryAll(
+      {
+        IndexName: TABLE.gsi1.indexName,
+        KeyConditionExpression: '#pk = :pk AND #sk > :after',
+        ExpressionAttributeNames: { '#pk': TABLE.gsi1.partitionKey, '#sk': TABLE.gsi1.sortKey },
+        ExpressionAttributeValues: { ':pk': batchPartition(batchId), ':after': afterNumber },
+      },
+      limit,
+    );
+    return items.map((item) => toStoredSession(item) as ReturnType<typeof toStoredSession> & { assignment: Assignment });
+  }
+
+  async listEvents(sessionId: string, limit: number): Promise<Event[]> {
+    const items = await this.queryAll(
+      {
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
+        ExpressionAttributeValues: { ':pk': sessionPartition(sessionId), ':prefix': eventSortKeyPrefix },
+      },
+      limit,
+    );
+    return items.map(toEvent);
+  }
+
+  private async get(key: Item): Promise<Item | undefined> {
+    const { Item } = await call(() =>
+      this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+    );
+    return Item;
+  }
+
+  /** Queries up to `limit` items, following LastEvaluatedKey: DynamoDB ends every page at 1 MB. */
+  private async queryAll(input: Omit<QueryCommandInput, 'TableName' | 'Limit'>, limit: number): Promise<Item[]> {
+    const items: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await call(() =>
+        this.db.send(
+          new QueryCommand({
+            ...input,
+            TableName: this.tableName,
+            Limit: limit - items.length,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && items.length < limit);
+    return items;
+  }
+}

@@ -1,0 +1,54 @@
+import type { Event, Session } from '../schemas';
+
+/** Where a scheduled session sits: its batch and its number within it. */
+export interface Assignment {
+  batchId: string;
+  sessionNumber: number;
+}
+
+export interface StoredSession extends Session {
+  assignment?: Assignment;
+}
+
+/**
+ * The one item that says which batch is collecting. `lastNumber` is the
+ * highest session number handed out in it; `release` is set, once, by the
+ * release that fences the batch.
+ */
+export interface CollectingPointer {
+  batchSeq: number;
+  batchId: string;
+  lastNumber: number;
+  release?: { releaseId: string; releasedAt: number };
+}
+
+export interface Release {
+  release_id: string;
+  batch_id: string;
+  released_at: number;
+  /** Highest session number handed out in the batch: every session of it has a number ≤ this. */
+  last_session_number: number;
+}
+
+export interface BatchSession extends Session {
+  batch_id: string;
+  session_number: number;
+  events: Event[];
+  /** Present and true only when the session alone would overflow a page and its events were cut. */
+  events_truncated?: true;
+}
+
+export interface BatchPage {
+  batch_id: string;
+  last_number: number | null;
+  sessions: BatchSession[];
+}
+
+/** Batches are numbered 1, 2, 3…; their ids are those numbers, zero-padded so they sort. */
+export const batchIdOf = (batchSeq: number): string => String(batchSeq).padStart(6, '0');
+
+/** The sequence number of a well-formed batch id ("000042" → 42), else undefined. */
+export const batchSeqOf = (batchId: string): number | undefined => {
+  const seq = /^\d{1,15}$/.test(batchId) ? Number(batchId) : 0;
+  return seq >= 1 && batchIdOf(seq) === batchId ? seq : undefined;
+};

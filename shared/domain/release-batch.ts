@@ -1,0 +1,48 @@
+import { NoCollectingBatch, ServiceUnavailable } from './errors';
+import type { CollectingPointer, Release } from './model';
+import type { SessionStore } from './store';
+
+const MAX_ROUNDS = 8;
+
+/**
+ * Releases the collecting batch under `releaseId`, idempotently.
+ *
+ * The pointer is fenced with a conditional write that records the release id
+ * (so two ids can never release one batch), then the release record is
+ * written. A crash in between leaves a released pointer whose record is
+ * missing; whoever meets it next (this id again, another release, or a
+ * schedule) writes the record before anything moves on: roll-forward, since
+ * dynalite has no transactions.
+ */
+export async function releaseCollectingBatch(
+  store: SessionStore,
+  releaseId: string,
+  now: () => number = Date.now,
+): Promise<Release> {
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const { release, pointer } = await store.readReleaseState(releaseId);
+    if (release) return release;
+    if (pointer?.release?.releaseId === releaseId) return finishRelease(store, pointer);
+    if (!pointer || pointer.release) {
+      if (pointer) await finishRelease(store, pointer);
+      throw new NoCollectingBatch();
+    }
+    const fenced = await store.markReleased(pointer, releaseId, Math.floor(now() / 1000));
+    if (fenced) return finishRelease(store, fenced);
+    // The pointer moved under us (a concurrent release or a new batch): look again.
+  }
+  throw new ServiceUnavailable('Too many concurrent releases; try again.');
+}
+
+/** Writes the release record of a released pointer; the same pointer always yields the same record. */
+export async function finishRelease(store: SessionStore, pointer: CollectingPointer): Promise<Release> {
+  if (!pointer.release) throw new Error(`finishRelease on batch ${pointer.batchId}, which is not released`);
+  const release: Release = {
+    release_id: pointer.release.releaseId,
+    batch_id: pointer.batchId,
+    released_at: pointer.release.releasedAt,
+    last_session_number: pointer.lastNumber,
+  };
+  await store.writeRelease(release);
+  return release;
+}

@@ -1,0 +1,65 @@
+/**
+ * The narrow interface the domain needs from storage. Every method is one
+ * DynamoDB request (or one parallel round), so the domain's call sequence is
+ * exactly the sequence of round trips; shared/data/dynamo-store.ts implements
+ * it, tests implement it in memory.
+ */
+import type { Event } from '../schemas';
+import type { Assignment, CollectingPointer, Release, StoredSession } from './model';
+
+export interface SessionLookup {
+  session: StoredSession;
+  hasEvents: boolean;
+}
+
+export type NumberGrant = { granted: Assignment } | { released: CollectingPointer };
+
+export interface SessionStore {
+  /** The session and whether it has at least one event, in one strongly consistent read. */
+  findSession(sessionId: string): Promise<SessionLookup | undefined>;
+
+  /**
+   * Hands out the next number of the collecting batch (opening batch 1 if no
+   * batch exists yet), unless the collecting batch is released: then returns it.
+   */
+  takeNumber(): Promise<NumberGrant>;
+
+  /**
+   * Replaces a released pointer (whose release record is already written) by
+   * the next batch and hands out its number 1. Undefined if another request
+   * replaced it first.
+   */
+  openNextBatch(released: CollectingPointer): Promise<Assignment | undefined>;
+
+  /**
+   * Gives the session its number unless it has one: returns the assignment
+   * the session ends up with (the existing one if a concurrent request won).
+   */
+  assignSession(sessionId: string, assignment: Assignment, scheduledAt: number): Promise<Assignment>;
+
+  /** The release record of this id and the collecting pointer, read together. */
+  readReleaseState(releaseId: string): Promise<{ release?: Release; pointer?: CollectingPointer }>;
+
+  /** Fences the collecting batch for this release. Undefined if the pointer changed meanwhile. */
+  markReleased(
+    pointer: CollectingPointer,
+    releaseId: string,
+    releasedAt: number,
+  ): Promise<CollectingPointer | undefined>;
+
+  /** Writes the release record of a released pointer (idempotent: same pointer, same record). */
+  writeRelease(release: Release): Promise<void>;
+
+  /** The collecting pointer, strongly consistent. */
+  readPointer(): Promise<CollectingPointer | undefined>;
+
+  /** Sessions of a batch with number > afterNumber, ascending, at most `limit`. */
+  listBatchSessions(
+    batchId: string,
+    afterNumber: number,
+    limit: number,
+  ): Promise<Array<StoredSession & { assignment: Assignment }>>;
+
+  /** The oldest `limit` events of a session. */
+  listEvents(sessionId: string, limit: number): Promise<Event[]>;
+}

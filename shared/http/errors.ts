@@ -1,0 +1,58 @@
+/**
+ * The one mapping from errors to HTTP answers. A client always gets
+ * {"error": {"code", "message"}}; never a raw error or a stack trace.
+ */
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import {
+  BatchNotFound,
+  InvalidRequest,
+  NoCollectingBatch,
+  ServiceUnavailable,
+  SessionNotFound,
+} from '../domain/errors';
+import { jsonResponse } from './response';
+
+/** Seconds a client should wait before retrying after a 503. */
+export const RETRY_AFTER_SECONDS = 1;
+
+interface HttpAnswer {
+  status: number;
+  code: string;
+  message: string;
+}
+
+const DOMAIN_ANSWERS: Array<[new (...args: never[]) => Error, number, string]> = [
+  [InvalidRequest, 400, 'invalid_request'],
+  [SessionNotFound, 404, 'session_not_found'],
+  [BatchNotFound, 404, 'batch_not_found'],
+  [NoCollectingBatch, 404, 'no_collecting_batch'],
+  [ServiceUnavailable, 503, 'service_unavailable'],
+];
+
+/** middy's errors carry a statusCode and name the package that threw them in `cause`. */
+interface MiddyHttpError {
+  statusCode?: number;
+  message: string;
+  cause?: { package?: string };
+}
+
+export function answerFor(error: unknown): HttpAnswer {
+  for (const [type, status, code] of DOMAIN_ANSWERS) {
+    if (error instanceof type) return { status, code, message: error.message };
+  }
+  const httpError = error as MiddyHttpError;
+  if (httpError?.cause?.package === '@middy/http-json-body-parser') {
+    // middy 6 answers both a wrong content type and malformed JSON with 415;
+    // the contract wants 400 for the second.
+    return httpError.message === 'Unsupported Media Type'
+      ? { status: 415, code: 'unsupported_media_type', message: 'The body must be JSON (content-type: application/json).' }
+      : { status: 400, code: 'invalid_request', message: 'The body is not valid JSON.' };
+  }
+  return { status: 500, code: 'internal_error', message: 'Something went wrong on our side.' };
+}
+
+export function errorResponse(answer: HttpAnswer): APIGatewayProxyStructuredResultV2 {
+  const response = jsonResponse(answer.status, { error: { code: answer.code, message: answer.message } });
+  if (answer.status === 503) response.headers = { ...response.headers, 'retry-after': String(RETRY_AFTER_SECONDS) };
+  return response;
+}

@@ -1,0 +1,56 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import * as v from 'valibot';
+import { InvalidRequest } from '../domain/errors';
+import { countFailure, logger, metrics } from '../observability';
+import { describeIssues } from '../schemas';
+import { answerFor, errorResponse } from './errors';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** Turns any thrown error into the contract's JSON error, logging outages and bugs. */
+const errorResponses = (): MiddlewareObj<HttpEvent, HttpResult> => ({
+  onError: async (request) => {
+    const answer = answerFor(request.error);
+    countFailure(answer.code);
+    if (answer.status >= 500) {
+      const level = answer.status === 503 ? 'warn' : 'error';
+      logger[level](answer.message, { error: request.error as Error });
+    }
+    request.response = errorResponse(answer);
+  },
+});
+
+/**
+ * The middy stack every HTTP handler shares: error mapping, Powertools
+ * logger context and metrics, lower-cased headers and, for handlers with a
+ * body, JSON parsing (wrong content type → 415, malformed JSON → 400).
+ */
+export function httpHandler(
+  handle: (event: HttpEvent, context: Context) => Promise<HttpResult>,
+  options: { jsonBody: boolean },
+) {
+  // onError runs in reverse order of use: errorResponses answers (and counts)
+  // first, then metrics are published and the logger's keys reset.
+  const stack = middy<HttpEvent, HttpResult>(handle)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(httpHeaderNormalizer())
+    .use(errorResponses());
+  // The parser's types describe a parsed body; the handler validates it with valibot anyway.
+  return options.jsonBody ? stack.use(httpJsonBodyParser() as MiddlewareObj<HttpEvent, HttpResult>) : stack;
+}
+
+/** Validates input against a schema; a mismatch is a 400 that names the field. */
+export function parseInput<TSchema extends v.GenericSchema>(schema: TSchema, input: unknown): v.InferOutput<TSchema> {
+  const result = v.safeParse(schema, input);
+  if (!result.success) throw new InvalidRequest(capitalize(describeIssues(result.issues)) + '.');
+  return result.output;
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -1,0 +1,54 @@
+/**
+ * The route table, defined once: the CDK stack makes one Lambda function and
+ * one HTTP API route of each entry, and the local server serves the same
+ * handlers on the same paths, so the two cannot drift.
+ */
+export interface Route {
+  /** Logical name of the function (CDK construct id, log and metric names). */
+  name: 'ScheduleSession' | 'GetBatchPage' | 'ReleaseBatch';
+  method: 'GET' | 'POST';
+  path: string;
+  /** Handler module, relative to the project root; it exports `handler`. */
+  entry: string;
+  /** What the function may do to the table. */
+  tableAccess: 'read' | 'readWrite';
+  /** Lambda timeout: also the schedule deadline the release settle window is derived from. */
+  timeoutSeconds: number;
+  memoryMiB: number;
+}
+
+export const ROUTES = [
+  {
+    name: 'ScheduleSession',
+    method: 'POST',
+    path: '/session/use-for-improvement',
+    entry: 'functions/schedule-session.ts',
+    tableAccess: 'readWrite',
+    timeoutSeconds: 10,
+    memoryMiB: 512,
+  },
+  {
+    name: 'GetBatchPage',
+    method: 'GET',
+    path: '/batch/sessions',
+    entry: 'functions/get-batch-page.ts',
+    tableAccess: 'read',
+    timeoutSeconds: 20,
+    memoryMiB: 1024,
+  },
+  {
+    name: 'ReleaseBatch',
+    method: 'POST',
+    path: '/batch/release',
+    entry: 'functions/release-batch.ts',
+    tableAccess: 'readWrite',
+    timeoutSeconds: 10,
+    memoryMiB: 512,
+  },
+] as const satisfies readonly Route[];
+
+export const routeNamed = (name: Route['name']): Route => {
+  const route = ROUTES.find((r) => r.name === name);
+  if (!route) throw new Error(`No route named ${name}`);
+  return route;
+};

@@ -1,0 +1,27 @@
+// Runs before each test file: a table of its own, quiet Powertools, fake AWS credentials.
+import { randomUUID } from 'node:crypto';
+
+process.env.TABLE_NAME = `test-${randomUUID()}`;
+process.env.AWS_REGION = 'local';
+process.env.AWS_ACCESS_KEY_ID = 'local';
+process.env.AWS_SECRET_ACCESS_KEY = 'local';
+// The lockfile pins SDK versions that support Node 20; their notice about later ones is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_METRICS_NAMESPACE = 'SessionImprovementTest';
+
+// aws-local-stepfunctions declares Node >= 22 and uses Promise.withResolvers (Node 22+).
+if (!('withResolvers' in Promise)) {
+  Object.assign(Promise, {
+    withResolvers<T>() {
+      let resolve!: (value: T | PromiseLike<T>) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
