@@ -1,0 +1,46 @@
+/**
+ * How every handler is bundled, defined once: the stack hands these options
+ * to NodejsFunction (local esbuild, no Docker), and the benchmark and the
+ * bundle-size test build with the same esbuild options.
+ */
+import type { BuildOptions } from 'esbuild';
+
+/** Lambda's runtime for the handlers; esbuild targets the same Node version. */
+export const LAMBDA_NODE_MAJOR = 22;
+
+/**
+ * ESM needs `require` for the few CommonJS dependencies esbuild leaves as
+ * require() calls (the AWS SDK's Node built-ins).
+ */
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);";
+
+export const BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  target: `node${LAMBDA_NODE_MAJOR}`,
+  format: 'esm',
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  /** Bundle the AWS SDK too: the lockfile, not the runtime, decides its version. */
+  externalModules: [] as string[],
+} as const;
+
+/** The esbuild options NodejsFunction derives from BUNDLING, for building a bundle outside CDK. */
+export function esbuildOptions(entryPoint: string, outfile: string): BuildOptions {
+  return {
+    entryPoints: [entryPoint],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    minify: BUNDLING.minify,
+    sourcemap: BUNDLING.sourceMap,
+    target: BUNDLING.target,
+    format: BUNDLING.format,
+    mainFields: [...BUNDLING.mainFields],
+    banner: { js: BUNDLING.banner },
+    external: [...BUNDLING.externalModules],
+    metafile: true,
+    logLevel: 'silent',
+  };
+}
