@@ -6,7 +6,7 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { SessionNotFound } from '../domain/errors';
+import { ServiceUnavailable, SessionNotFound } from '../domain/errors';
 import { batchIdOf, type Assignment, type CollectingPointer, type Release } from '../domain/model';
 import type { NumberGrant, SessionStore } from '../domain/store';
 import type { Event } from '../schemas';
@@ -24,6 +24,9 @@ import { batchPartition, eventSortKeyPrefix, isSessionSortKey, releaseKey, sessi
 import { TABLE } from './table';
 
 type Item = Record<string, unknown>;
+
+/** Pointer reads and writes one request may make before giving up with a 503 (contention is transient). */
+const MAX_POINTER_ROUNDS = 8;
 
 /** Writes a map of attributes as `SET #a = :a, …` so callers never spell expressions by hand. */
 function setExpression(attributes: Item) {
@@ -62,7 +65,7 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async takeNumber(): Promise<NumberGrant> {
-    for (;;) {
+    for (let attempt = 0; attempt < MAX_POINTER_ROUNDS; attempt++) {
       const updated = await conditional(() =>
         this.db.send(
           new UpdateCommand({
@@ -85,6 +88,7 @@ export class DynamoSessionStore implements SessionStore {
       if (pointer?.release) return { released: pointer };
       // Replaced by the next batch between our two calls: take a number from it.
     }
+    throw new ServiceUnavailable('The collecting batch keeps changing under this request; try again.');
   }
 
   async openNextBatch(released: CollectingPointer): Promise<Assignment | undefined> {
@@ -134,7 +138,11 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async readReleaseState(releaseId: string) {
-    const [release, pointer] = await Promise.all([this.get(releaseKey(releaseId)), this.readPointer()]);
+    // Pointer first, then the record: a record still absent after the pointer read means the
+    // pointer has not moved past this release. Read in parallel, a roll-forward could land in
+    // between and the retry would fence the next batch under the same id.
+    const pointer = await this.readPointer();
+    const release = await this.get(releaseKey(releaseId));
     return { release: release && toRelease(release), pointer };
   }
 

@@ -1,8 +1,8 @@
 /**
  * The narrow interface the domain needs from storage. Every method is one
- * DynamoDB request (or one parallel round), so the domain's call sequence is
- * exactly the sequence of round trips; shared/data/dynamo-store.ts implements
- * it, tests implement it in memory.
+ * DynamoDB request (or one parallel round) unless its doc says otherwise, so
+ * the domain's call sequence is the sequence of round trips;
+ * shared/data/dynamo-store.ts implements it, tests implement it in memory.
  */
 import type { Event } from '../schemas';
 import type { Assignment, CollectingPointer, Release, StoredSession } from './model';
@@ -37,7 +37,10 @@ export interface SessionStore {
    */
   assignSession(sessionId: string, assignment: Assignment, scheduledAt: number): Promise<Assignment>;
 
-  /** The release record of this id and the collecting pointer, read together. */
+  /**
+   * The collecting pointer, then the release record of this id (two rounds, in that order): an
+   * absent record then means this id has not released a batch the pointer has moved past.
+   */
   readReleaseState(releaseId: string): Promise<{ release?: Release; pointer?: CollectingPointer }>;
 
   /** Fences the collecting batch for this release. Undefined if the pointer changed meanwhile. */
