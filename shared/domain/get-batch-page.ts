@@ -37,7 +37,8 @@ export async function getBatchPage(
   );
 
   const page: BatchPage = { batch_id: batchId, last_number: null, sessions: [] };
-  let bytes = jsonBytes(page);
+  // Measured with the widest last_number: `null` is shorter than the number the page ends with.
+  let bytes = jsonBytes({ ...page, last_number: Number.MAX_SAFE_INTEGER });
   for (const [i, stored] of sessions.entries()) {
     const { assignment, ...session } = stored;
     let item: BatchSession = {
