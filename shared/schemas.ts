@@ -18,7 +18,11 @@ export const UnixSeconds = v.pipe(
   v.maxValue(999_999_999_999, 'must be unix seconds'),
 );
 
-const JsonObject = v.record(v.string(), v.unknown(), 'must be an object');
+// v.record alone also takes an array and turns ["x"] into {"0": "x"}: refuse arrays first.
+const JsonObject = v.pipe(
+  v.custom<unknown>((input) => !Array.isArray(input), 'must be an object'),
+  v.record(v.string(), v.unknown(), 'must be an object'),
+);
 
 export const SearchResult = v.strictObject(
   {

@@ -3,10 +3,21 @@
  * bad data is a rejected line, not a ValidationException mid-import.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
  */
-export const MAX_ITEM_BYTES = 400 * 1024;
+import { batchIdOf } from '../domain/model';
+import { assignmentAttributes } from './items';
+
+const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024;
+/** The most scheduling adds to a session item: kept free, or a stored session could never be scheduled. */
+const ASSIGNMENT_BYTES = itemBytes(
+  assignmentAttributes(batchIdOf(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER, 999_999_999_999),
+);
+export const MAX_ITEM_BYTES = DYNAMODB_MAX_ITEM_BYTES - ASSIGNMENT_BYTES;
 const MAX_DEPTH = 32;
-const MAX_NUMBER = 9.9999999999999999e125;
+/** The DocumentClient refuses to write (and cannot read back) numbers beyond this without NumberValue. */
+const MAX_NUMBER = Number.MAX_SAFE_INTEGER;
 const MIN_POSITIVE_NUMBER = 1e-130;
+/** With the u flag a surrogate pair is one code point, so only an unpaired half matches. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** An item's size as DynamoDB counts it: names and values in UTF-8, numbers by digits, containers with overhead. */
 export function itemBytes(item: Record<string, unknown>): number {
@@ -29,14 +40,17 @@ function valueBytes(value: unknown): number {
 /** Why DynamoDB would refuse this value (nesting or number range), or undefined if it would not. */
 export function valueProblem(value: unknown, path = '', depth = 0): string | undefined {
   if (depth > MAX_DEPTH) return `${path || 'value'} is nested more than ${MAX_DEPTH} levels deep`;
+  // A lone UTF-16 surrogate has no UTF-8 form: the store would keep U+FFFD instead of what was sent.
+  if (typeof value === 'string' && LONE_SURROGATE.test(value)) return `${path || 'value'} has a lone UTF-16 surrogate`;
   if (typeof value === 'number') {
     const magnitude = Math.abs(value);
     if (magnitude > MAX_NUMBER || (magnitude !== 0 && magnitude < MIN_POSITIVE_NUMBER)) {
-      return `${path || 'value'} is a number DynamoDB cannot store (${value})`;
+      return `${path || 'value'} is a number that cannot be stored (${value}): beyond ±${MAX_NUMBER} or closer to 0 than ${MIN_POSITIVE_NUMBER}`;
     }
   }
   if (value && typeof value === 'object') {
     for (const [key, child] of Object.entries(value)) {
+      if (LONE_SURROGATE.test(key)) return `${path || 'value'} has a key with a lone UTF-16 surrogate`;
       const problem = valueProblem(child, path ? `${path}.${key}` : key, depth + 1);
       if (problem) return problem;
     }
@@ -49,6 +63,8 @@ export function itemProblem(item: Record<string, unknown>): string | undefined {
   const problem = valueProblem(item);
   if (problem) return problem;
   const bytes = itemBytes(item);
-  if (bytes > MAX_ITEM_BYTES) return `item is ${bytes} bytes, over DynamoDB's ${MAX_ITEM_BYTES}-byte limit`;
+  if (bytes > MAX_ITEM_BYTES) {
+    return `item is ${bytes} bytes, over the ${MAX_ITEM_BYTES}-byte limit (DynamoDB's 400 KB less room for the batch assignment)`;
+  }
   return undefined;
 }
