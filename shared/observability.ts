@@ -16,16 +16,17 @@ export const countMetric = (
   value = 1,
 ) => metrics.addMetric(name, MetricUnit.Count, value);
 
-/** Failed requests are counted per error code (invalid_request, session_not_found, service_unavailable…). */
+/**
+ * Failures and skips are counted per error code or reason. The dimension goes
+ * on the invocation's own metric set (it holds nothing else on those paths),
+ * so logMetrics always has something to publish and never warns.
+ */
 export function countFailure(code: string): void {
-  const single = metrics.singleMetric();
-  single.addDimension('code', code);
-  single.addMetric('RequestFailed', MetricUnit.Count, 1);
+  metrics.addDimension('code', code);
+  metrics.addMetric('RequestFailed', MetricUnit.Count, 1);
 }
 
-/** Skips are counted per reason, so a dashboard can tell payload searches from empty sessions. */
 export function countSkip(reason: string): void {
-  const single = metrics.singleMetric();
-  single.addDimension('reason', reason);
-  single.addMetric('SessionSkipped', MetricUnit.Count, 1);
+  metrics.addDimension('reason', reason);
+  metrics.addMetric('SessionSkipped', MetricUnit.Count, 1);
 }

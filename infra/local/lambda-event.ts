@@ -22,7 +22,9 @@ export function buildHttpEvent(request: HttpRequestLike, routeKey: string): APIG
     // API Gateway joins repeated headers with commas.
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
   }
-  const query: Record<string, string> = {};
+  // No prototype: on a plain object `?__proto__=x` would vanish instead of reaching the
+  // handler as an unknown parameter, as it does in Lambda (whose event is parsed JSON).
+  const query: Record<string, string> = Object.create(null);
   for (const [name, value] of url.searchParams) {
     // API Gateway joins repeated query parameters with commas: ?limit=1&limit=2 → "1,2".
     query[name] = name in query ? `${query[name]},${value}` : value;

@@ -2,7 +2,13 @@
  * The embedded DynamoDB-compatible store (dynalite) and the table made from
  * the same definition the CDK stack uses (shared/data/table.ts).
  */
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  waitUntilTableExists,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { KEY_ATTRIBUTE_TYPES, TABLE } from '../../shared/data/table';
@@ -53,7 +59,7 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
   };
 }
 
-/** Creates the table unless it exists; returns true if it was created. */
+/** Creates the table unless it exists and waits until it is usable; returns true if it was created. */
 export async function ensureTable(endpoint: string, tableName: string): Promise<boolean> {
   const client = new DynamoDBClient({
     endpoint,
@@ -66,6 +72,8 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
   } catch (error) {
     if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     await client.send(new CreateTableCommand(createTableInput(tableName)));
+    // A CREATING table answers ResourceNotFoundException: return only once it is ACTIVE.
+    await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 0.05, maxDelay: 1 }, { TableName: tableName });
     return true;
   } finally {
     client.destroy();

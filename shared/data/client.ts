@@ -14,11 +14,15 @@ export interface ClientOptions {
  */
 export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
   const endpoint = options.endpoint;
+  // An explicit endpoint in AWS (e.g. the import into a deployed table) signs like any AWS call.
+  const local = endpoint !== undefined && !isAwsEndpoint(endpoint);
   const client = new DynamoDBClient({
     endpoint,
-    region: options.region ?? process.env.AWS_REGION ?? (endpoint ? 'local' : undefined),
+    region: options.region ?? process.env.AWS_REGION ?? (local ? 'local' : undefined),
     maxAttempts: options.maxAttempts ?? 3,
-    ...(endpoint && !process.env.AWS_ACCESS_KEY_ID
+    // A page queries up to 100 sessions' events at once; the default 50 sockets would queue half of them.
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: 128 }, httpsAgent: { keepAlive: true, maxSockets: 128 } },
+    ...(local && !process.env.AWS_ACCESS_KEY_ID
       ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
   });
@@ -26,6 +30,9 @@ export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocum
     marshallOptions: { removeUndefinedValues: true },
   });
 }
+
+const isAwsEndpoint = (endpoint: string): boolean =>
+  /\.(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$/.test(new URL(endpoint).hostname);
 
 /** The client the handlers use, built once from the environment (DYNAMODB_ENDPOINT for the local store). */
 export const createClientFromEnv = (): DynamoDBDocumentClient =>
