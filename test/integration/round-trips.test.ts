@@ -1,0 +1,95 @@
+/**
+ * How many sequential rounds of DynamoDB calls each operation waits for,
+ * counted on the handlers' own client (see test/support/round-counter.ts for
+ * the definition). A page is two rounds whatever its size, not one per session.
+ */
+import { documentClient } from '../../shared/data/store-from-env';
+import { countRounds } from '../support/round-counter';
+import { createTestTable, pageOverHttp, releaseOverHttp, scheduleOverHttp, seedSession, uniqueId } from '../support/handlers';
+
+const counter = countRounds(documentClient);
+
+/** Rounds and calls of one request, measured alone. */
+async function measure<T>(request: () => Promise<T>): Promise<{ answer: T; rounds: number; calls: number }> {
+  counter.reset();
+  const answer = await request();
+  return { answer, rounds: counter.rounds(), calls: counter.calls() };
+}
+
+let batchId: string;
+
+beforeAll(async () => {
+  await createTestTable();
+  // A batch of 100 sessions with two events each.
+  const ids = await Promise.all(Array.from({ length: 100 }, () => seedSession({}, 2)));
+  const answers = await Promise.all(ids.map((id) => scheduleOverHttp(id)));
+  batchId = answers[0]!.body.batch_id;
+  expect(answers.every((a) => a.body.status === 'scheduled' && a.body.batch_id === batchId)).toBe(true);
+});
+
+afterAll(() => counter.detach());
+
+describe('GET /batch/sessions', () => {
+  test('a page of 100 sessions with events is 2 rounds: pointer and index together, then every session’s events together', async () => {
+    const { answer, rounds, calls } = await measure(() => pageOverHttp({ batch_id: batchId, limit: 100 }));
+    expect(answer.body.sessions).toHaveLength(100);
+    expect(answer.body.sessions.every((s: { events: unknown[] }) => s.events.length === 2)).toBe(true);
+    expect(rounds).toBe(2);
+    expect(calls).toBe(2 + 100);
+  });
+
+  test('a page of 10 is 2 rounds too', async () => {
+    const { answer, rounds } = await measure(() => pageOverHttp({ batch_id: batchId, limit: 10, after_number: 50 }));
+    expect(answer.body.sessions).toHaveLength(10);
+    expect(rounds).toBe(2);
+  });
+
+  test('without events, or for an unknown batch, it is 1 round', async () => {
+    expect((await measure(() => pageOverHttp({ batch_id: batchId, limit: 100, events_limit: 0 }))).rounds).toBe(1);
+    const unknown = await measure(() => pageOverHttp({ batch_id: '999999' }));
+    expect(unknown.answer.status).toBe(404);
+    expect(unknown.rounds).toBe(1);
+  });
+});
+
+describe('POST /session/use-for-improvement', () => {
+  test('the first scheduling of an eligible session is at most 3 rounds', async () => {
+    const id = await seedSession({}, 1);
+    const { answer, rounds } = await measure(() => scheduleOverHttp(id));
+    expect(answer.body.status).toBe('scheduled');
+    expect(rounds).toBeLessThanOrEqual(3);
+  });
+
+  test('a repeated scheduling is 1 round, and so is a skip', async () => {
+    const id = await seedSession({}, 1);
+    await scheduleOverHttp(id);
+    const repeated = await measure(() => scheduleOverHttp(id));
+    expect(repeated.answer.body.status).toBe('already_scheduled');
+    expect(repeated.rounds).toBe(1);
+    const withoutEvents = await seedSession({}, 0);
+    const skipped = await measure(() => scheduleOverHttp(withoutEvents));
+    expect(skipped.answer.body.reason).toBe('no_events');
+    expect(skipped.rounds).toBe(1);
+  });
+
+  test('the first scheduling after a release, which opens the next batch, is at most 6 rounds', async () => {
+    const id = await seedSession({}, 1);
+    await releaseOverHttp(uniqueId('r'));
+    const { answer, rounds } = await measure(() => scheduleOverHttp(id));
+    expect(answer.body).toMatchObject({ status: 'scheduled', session_number: 1 });
+    expect(rounds).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('POST /batch/release', () => {
+  test('a release is at most 4 rounds and a repeated one 2', async () => {
+    await scheduleOverHttp(await seedSession({}, 1));
+    const releaseId = uniqueId('r');
+    const first = await measure(() => releaseOverHttp(releaseId));
+    expect(first.answer.status).toBe(200);
+    expect(first.rounds).toBeLessThanOrEqual(4);
+    const repeated = await measure(() => releaseOverHttp(releaseId));
+    expect(repeated.answer.body).toEqual(first.answer.body);
+    expect(repeated.rounds).toBe(2);
+  });
+});

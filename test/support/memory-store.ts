@@ -1,0 +1,157 @@
+/**
+ * An in-memory SessionStore with the semantics of DynamoSessionStore: every
+ * method is atomic (one conditional write or one consistent read), results are
+ * copies, and the same conditions decide the same races. Domain unit tests run
+ * against it; `beforeCall` lets a test slip other requests in between two
+ * store calls of the request under test, or fail a call.
+ */
+import { SessionNotFound } from '../../shared/domain/errors';
+import { batchIdOf, type Assignment, type CollectingPointer, type Release, type StoredSession } from '../../shared/domain/model';
+import type { NumberGrant, SessionLookup, SessionStore } from '../../shared/domain/store';
+import type { Event, Session } from '../../shared/schemas';
+
+export type StoreMethod = keyof SessionStore;
+
+type StoredWithTime = StoredSession & { scheduledAt?: number };
+
+const copy = <T>(value: T): T => (value === undefined ? value : structuredClone(value));
+
+export class MemorySessionStore implements SessionStore {
+  private readonly sessions = new Map<string, StoredWithTime>();
+  private readonly events = new Map<string, Event[]>();
+  private readonly releases = new Map<string, Release>();
+  private pointer: CollectingPointer | undefined;
+
+  /** Every store call made, in order: what a test asserts round trips with. */
+  readonly calls: StoreMethod[] = [];
+
+  /**
+   * Runs before each call takes effect. A test uses it to run other requests
+   * at exactly that point (a race) or to throw (a crash before the call).
+   */
+  beforeCall?: (method: StoreMethod) => void | Promise<void>;
+
+  // --- seeding and inspection (not part of SessionStore) ---
+
+  putSession(session: Session, assignment?: Assignment): void {
+    this.sessions.set(session.session_id, { ...copy(session), ...(assignment ? { assignment: { ...assignment } } : {}) });
+  }
+
+  putEvents(...events: Event[]): void {
+    for (const event of events) {
+      const list = this.events.get(event.session_id) ?? [];
+      // Same (session, created_at, event_id) is the same item: writing it again replaces it.
+      const kept = list.filter((e) => !(e.event_id === event.event_id && e.created_at === event.created_at));
+      this.events.set(event.session_id, [...kept, copy(event)]);
+    }
+  }
+
+  /** Puts the pointer in a given state, e.g. a batch fenced by a release whose record was never written. */
+  setPointer(pointer: CollectingPointer | undefined): void {
+    this.pointer = copy(pointer);
+  }
+
+  pointerNow(): CollectingPointer | undefined {
+    return copy(this.pointer);
+  }
+
+  releaseRecord(releaseId: string): Release | undefined {
+    return copy(this.releases.get(releaseId));
+  }
+
+  assignmentOf(sessionId: string): Assignment | undefined {
+    return copy(this.sessions.get(sessionId)?.assignment);
+  }
+
+  // --- SessionStore ---
+
+  async findSession(sessionId: string): Promise<SessionLookup | undefined> {
+    await this.enter('findSession');
+    const stored = this.sessions.get(sessionId);
+    if (!stored) return undefined;
+    const { scheduledAt: _, ...session } = stored;
+    return { session: copy(session), hasEvents: (this.events.get(sessionId)?.length ?? 0) > 0 };
+  }
+
+  async takeNumber(): Promise<NumberGrant> {
+    await this.enter('takeNumber');
+    if (!this.pointer) {
+      this.pointer = { batchSeq: 1, batchId: batchIdOf(1), lastNumber: 1 };
+      return { granted: { batchId: this.pointer.batchId, sessionNumber: 1 } };
+    }
+    if (this.pointer.release) return { released: copy(this.pointer) };
+    this.pointer.lastNumber += 1;
+    return { granted: { batchId: this.pointer.batchId, sessionNumber: this.pointer.lastNumber } };
+  }
+
+  async openNextBatch(released: CollectingPointer): Promise<Assignment | undefined> {
+    await this.enter('openNextBatch');
+    // DynamoDB refuses the condition with an undefined value: a caller bug, not a lost race.
+    if (!released.release) throw new Error('openNextBatch needs a released pointer');
+    const current = this.pointer;
+    if (!current || current.release?.releaseId !== released.release.releaseId || current.batchSeq !== released.batchSeq) {
+      return undefined;
+    }
+    const batchSeq = released.batchSeq + 1;
+    this.pointer = { batchSeq, batchId: batchIdOf(batchSeq), lastNumber: 1 };
+    return { batchId: batchIdOf(batchSeq), sessionNumber: 1 };
+  }
+
+  async assignSession(sessionId: string, assignment: Assignment, scheduledAt: number): Promise<Assignment> {
+    await this.enter('assignSession');
+    const stored = this.sessions.get(sessionId);
+    if (!stored) throw new SessionNotFound(sessionId);
+    if (stored.assignment) return copy(stored.assignment);
+    stored.assignment = { ...assignment };
+    stored.scheduledAt = scheduledAt;
+    return copy(assignment);
+  }
+
+  async readReleaseState(releaseId: string): Promise<{ release?: Release; pointer?: CollectingPointer }> {
+    await this.enter('readReleaseState');
+    return { release: copy(this.releases.get(releaseId)), pointer: copy(this.pointer) };
+  }
+
+  async markReleased(pointer: CollectingPointer, releaseId: string, releasedAt: number) {
+    await this.enter('markReleased');
+    const current = this.pointer;
+    if (!current || current.batchSeq !== pointer.batchSeq || current.release) return undefined;
+    current.release = { releaseId, releasedAt };
+    return copy(current);
+  }
+
+  async writeRelease(release: Release): Promise<void> {
+    await this.enter('writeRelease');
+    // Unconditional, as in DynamoDB: the same released pointer always yields the same record.
+    this.releases.set(release.release_id, copy(release));
+  }
+
+  async readPointer(): Promise<CollectingPointer | undefined> {
+    await this.enter('readPointer');
+    return copy(this.pointer);
+  }
+
+  async listBatchSessions(batchId: string, afterNumber: number, limit: number) {
+    await this.enter('listBatchSessions');
+    return [...this.sessions.values()]
+      .filter((s): s is StoredWithTime & { assignment: Assignment } => s.assignment?.batchId === batchId)
+      .filter((s) => s.assignment.sessionNumber > afterNumber)
+      .sort((a, b) => a.assignment.sessionNumber - b.assignment.sessionNumber)
+      .slice(0, limit)
+      .map(({ scheduledAt: _, ...session }) => copy(session));
+  }
+
+  async listEvents(sessionId: string, limit: number): Promise<Event[]> {
+    await this.enter('listEvents');
+    // The table's event sort key is (created_at, event_id): oldest first, ties by id.
+    return [...(this.events.get(sessionId) ?? [])]
+      .sort((a, b) => a.created_at - b.created_at || (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0))
+      .slice(0, limit)
+      .map(copy);
+  }
+
+  private async enter(method: StoreMethod): Promise<void> {
+    this.calls.push(method);
+    await this.beforeCall?.(method);
+  }
+}

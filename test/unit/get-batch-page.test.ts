@@ -1,0 +1,199 @@
+import fc from 'fast-check';
+import { BatchNotFound } from '../../shared/domain/errors';
+import { getBatchPage, MAX_PAGE_BYTES, type PageRequest } from '../../shared/domain/get-batch-page';
+import type { BatchPage } from '../../shared/domain/model';
+import { releaseCollectingBatch } from '../../shared/domain/release-batch';
+import { scheduleSession } from '../../shared/domain/schedule-session';
+import { MemorySessionStore } from '../support/memory-store';
+import { aSession, anEvent, freshId, seed } from './fixtures';
+
+let store: MemorySessionStore;
+beforeEach(() => {
+  store = new MemorySessionStore();
+});
+
+const request = (overrides: Partial<PageRequest> = {}): PageRequest => ({
+  batchId: '000001',
+  afterNumber: 0,
+  limit: 10,
+  eventsLimit: 100,
+  ...overrides,
+});
+
+const jsonBytes = (page: BatchPage) => Buffer.byteLength(JSON.stringify(page));
+
+/** Schedules `count` sessions with `events` events each and returns their ids in scheduling order. */
+async function scheduled(count: number, events = 1): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = seed(store, {}, events);
+    await scheduleSession(store, id);
+    ids.push(id);
+  }
+  return ids;
+}
+
+describe('getBatchPage: which batches exist', () => {
+  test('with no batch at all, any id is BatchNotFound', async () => {
+    await expect(getBatchPage(store, request())).rejects.toEqual(new BatchNotFound('000001'));
+  });
+
+  test.each(['1', '01', '000000', '0000001', 'abc', '00000a', '000002', '999999', '-00001'])(
+    'batch id %p is BatchNotFound while only batch 000001 exists',
+    async (batchId) => {
+      await scheduled(1);
+      await expect(getBatchPage(store, request({ batchId }))).rejects.toBeInstanceOf(BatchNotFound);
+    },
+  );
+
+  test('a released batch and the collecting one after it are both readable', async () => {
+    await scheduled(1);
+    await releaseCollectingBatch(store, freshId('r'));
+    await scheduled(1);
+    await expect(getBatchPage(store, request({ batchId: '000001' }))).resolves.toMatchObject({ last_number: 1 });
+    await expect(getBatchPage(store, request({ batchId: '000002' }))).resolves.toMatchObject({ last_number: 1 });
+    await expect(getBatchPage(store, request({ batchId: '000003' }))).rejects.toBeInstanceOf(BatchNotFound);
+  });
+
+  test('a known batch past its end is an empty page with last_number null', async () => {
+    await scheduled(2);
+    await expect(getBatchPage(store, request({ afterNumber: 2 }))).resolves.toEqual({
+      batch_id: '000001',
+      last_number: null,
+      sessions: [],
+    });
+  });
+});
+
+describe('getBatchPage: contents', () => {
+  test('each session comes whole, with batch_id, session_number and its oldest events first', async () => {
+    const session = aSession({ user_id: 'u-1', search_meta: { lang: 'en' }, is_irrelevant: true });
+    store.putSession(session);
+    const events = [30, 10, 20].map((t) => anEvent(session.session_id, { created_at: t, event_id: `e-${t}` }));
+    store.putEvents(...events);
+    await scheduleSession(store, session.session_id);
+
+    const page = await getBatchPage(store, request({ eventsLimit: 2 }));
+    expect(page).toEqual({
+      batch_id: '000001',
+      last_number: 1,
+      sessions: [{ ...session, batch_id: '000001', session_number: 1, events: [events[1], events[2]] }],
+    });
+  });
+
+  test('events_limit 0 sends no events and reads none', async () => {
+    await scheduled(2, 3);
+    store.calls.length = 0;
+    const page = await getBatchPage(store, request({ eventsLimit: 0 }));
+    expect(page.sessions.map((s) => s.events)).toEqual([[], []]);
+    expect(store.calls).not.toContain('listEvents');
+  });
+
+  test('limit and after_number page through the batch in ascending order', async () => {
+    const ids = await scheduled(5);
+    const page = await getBatchPage(store, request({ afterNumber: 1, limit: 3 }));
+    expect(page.sessions.map((s) => [s.session_id, s.session_number])).toEqual([
+      [ids[1], 2],
+      [ids[2], 3],
+      [ids[3], 4],
+    ]);
+    expect(page.last_number).toBe(4);
+  });
+});
+
+describe('getBatchPage: the page size cap', () => {
+  test('the cap is 5 MB', () => {
+    expect(MAX_PAGE_BYTES).toBe(5 * 1024 * 1024);
+  });
+
+  test('ends the page before the session that would cross maxBytes; last_number says where to go on', async () => {
+    await scheduled(4, 5);
+    const whole = await getBatchPage(store, request());
+    const twoSessions: BatchPage = { ...whole, sessions: whole.sessions.slice(0, 2), last_number: 2 };
+    const maxBytes = jsonBytes(twoSessions) + 20; // room for two, not for three
+
+    const first = await getBatchPage(store, request(), maxBytes);
+    expect(first.sessions.map((s) => s.session_number)).toEqual([1, 2]);
+    expect(first.last_number).toBe(2);
+    expect(jsonBytes(first)).toBeLessThanOrEqual(maxBytes);
+
+    const next = await getBatchPage(store, request({ afterNumber: first.last_number! }), maxBytes);
+    expect(next.sessions.map((s) => s.session_number)).toEqual([3, 4]);
+  });
+
+  test('a single session too big for a page comes alone with the events that fit and events_truncated', async () => {
+    const [big] = await scheduled(1, 50);
+    await scheduled(1, 1);
+    const whole = await getBatchPage(store, request());
+    const maxBytes = Math.floor(jsonBytes({ ...whole, sessions: whole.sessions.slice(0, 1) }) / 2);
+
+    const page = await getBatchPage(store, request(), maxBytes);
+    expect(page.sessions).toHaveLength(1);
+    const [only] = page.sessions;
+    expect(only).toMatchObject({ session_id: big, session_number: 1, events_truncated: true });
+    expect(only!.events.length).toBeGreaterThan(0);
+    expect(only!.events.length).toBeLessThan(50);
+    // The events kept are the oldest ones.
+    expect(only!.events).toEqual(whole.sessions[0]!.events.slice(0, only!.events.length));
+    expect(page.last_number).toBe(1);
+    expect(jsonBytes(page)).toBeLessThanOrEqual(maxBytes);
+    expect(whole.sessions.every((s) => !('events_truncated' in s))).toBe(true);
+  });
+
+  // Regression: the envelope was measured with last_number null (4 bytes), so a page whose
+  // last session number has 6+ digits could end up a few bytes over maxBytes.
+  test('the cap holds exactly when session numbers are long', async () => {
+    const sessions = [aSession(), aSession()];
+    await scheduleSession(store, seed(store)); // batch 000001 exists
+    sessions.forEach((s, i) => {
+      store.putSession(s, { batchId: '000001', sessionNumber: 1_000_000_000 + i });
+      store.putEvents(anEvent(s.session_id));
+    });
+    const whole = await getBatchPage(store, request({ afterNumber: 1 }));
+    expect(whole.sessions).toHaveLength(2);
+    for (let maxBytes = jsonBytes(whole) - 16; maxBytes <= jsonBytes(whole) + 16; maxBytes++) {
+      const page = await getBatchPage(store, request({ afterNumber: 1 }), maxBytes);
+      expect({ maxBytes, over: jsonBytes(page) > maxBytes }).toEqual({ maxBytes, over: false });
+    }
+  });
+
+  test('property: walking any batch with any cap and limit yields every session once, in order, pages within the cap', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ events: fc.nat(6), padding: fc.nat(300), numberStep: fc.integer({ min: 1, max: 400_000 }) }), {
+          minLength: 1,
+          maxLength: 12,
+        }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 600, max: 6_000 }),
+        async (specs, limit, maxBytes) => {
+          const local = new MemorySessionStore();
+          let number = 0;
+          const expected: string[] = [];
+          for (const spec of specs) {
+            number += spec.numberStep; // gaps, and numbers of any width
+            const session = aSession({ search_query: 'q'.repeat(spec.padding) });
+            local.putSession(session, { batchId: '000001', sessionNumber: number });
+            for (let i = 0; i < spec.events; i++) local.putEvents(anEvent(session.session_id, { created_at: i }));
+            expected.push(session.session_id);
+          }
+          local.setPointer({ batchSeq: 1, batchId: '000001', lastNumber: number });
+
+          const seen: string[] = [];
+          let after = 0;
+          for (let pages = 0; pages <= specs.length; pages++) {
+            const page = await getBatchPage(local, request({ afterNumber: after, limit }), maxBytes);
+            if (page.sessions.length === 0) break;
+            // Only a lone session whose bare fields alone overflow may exceed the cap.
+            const bareOverflow = page.sessions.length === 1 && page.sessions[0]!.events_truncated && page.sessions[0]!.events.length === 0;
+            if (!bareOverflow) expect(jsonBytes(page)).toBeLessThanOrEqual(maxBytes);
+            seen.push(...page.sessions.map((s) => s.session_id));
+            after = page.last_number!;
+          }
+          expect(seen).toEqual(expected);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});

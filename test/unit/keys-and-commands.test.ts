@@ -1,0 +1,334 @@
+/**
+ * The exact DynamoDB requests the data layer sends, and the keys it builds:
+ * the layout of DESIGN.md, the conditions the invariants rest on, and the
+ * reads that must be strongly consistent.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type GetCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoSessionStore } from '../../shared/data/dynamo-store';
+import { assignmentAttributes, eventItem, releaseItem, sessionItem, toPointer, toStoredSession } from '../../shared/data/items';
+import {
+  batchIndexKey,
+  batchPartition,
+  collectingPointerKey,
+  eventKey,
+  eventSortKeyPrefix,
+  isSessionSortKey,
+  LAYOUT_ATTRIBUTES,
+  releaseKey,
+  sessionKey,
+  sessionPartition,
+} from '../../shared/data/keys';
+import { SessionWriter } from '../../shared/data/session-writer';
+import { ServiceUnavailable, SessionNotFound } from '../../shared/domain/errors';
+import type { Session } from '../../shared/schemas';
+
+const TABLE_NAME = 'table-under-test';
+const POINTER_KEY = { PK: 'BATCH', SK: '#COLLECTING' };
+
+const db = DynamoDBDocumentClient.from(
+  new DynamoDBClient({ region: 'local', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+  { marshallOptions: { removeUndefinedValues: true } },
+);
+const ddb = mockClient(db);
+const store = new DynamoSessionStore(db, TABLE_NAME);
+
+beforeEach(() => ddb.reset());
+
+const conditionFailed = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+
+const session: Session = {
+  session_id: 's-1',
+  search_query: 'q',
+  created_at: 1_700_000_000,
+  search_results: [{ object_id: 'p1' }],
+  is_irrelevant: false,
+  is_payload_search: false,
+};
+const sessionRow = { ...sessionItem(session) };
+const eventRow = eventItem({ event_id: 'e-1', session_id: 's-1', object_id: 'p1', event_type: 'click', created_at: 5 });
+const pointerRow = { ...POINTER_KEY, batch_id: '000003', batch_seq: 3, last_number: 7 };
+const releasedRow = { ...pointerRow, release_id: 'r-1', released_at: 1_700_000_100 };
+
+describe('key builders', () => {
+  test('build the layout of DESIGN.md', () => {
+    expect(sessionKey('a:b@c')).toEqual({ PK: 'SESSION#a:b@c', SK: '#SESSION' });
+    expect(sessionPartition('x')).toBe('SESSION#x');
+    expect(eventKey('s', 1_700_000_000, 'e-9')).toEqual({ PK: 'SESSION#s', SK: 'EVENT#001700000000#e-9' });
+    expect(collectingPointerKey()).toEqual(POINTER_KEY);
+    expect(releaseKey('r-1')).toEqual({ PK: 'RELEASE#r-1', SK: '#RELEASE' });
+    expect(batchPartition('000002')).toBe('BATCH#000002');
+    expect(batchIndexKey('000002', 17)).toEqual({ GSI1PK: 'BATCH#000002', GSI1SK: 17 });
+    expect(eventSortKeyPrefix).toBe('EVENT#');
+    expect(LAYOUT_ATTRIBUTES).toEqual(['PK', 'SK', 'GSI1PK', 'GSI1SK']);
+  });
+
+  test('a session sorts before its events, and events sort by time whatever their ids', () => {
+    const keys = [eventKey('s', 10, 'a'), eventKey('s', 9, 'z'), sessionKey('s'), eventKey('s', 100, '0')].map((k) => k.SK);
+    // DynamoDB orders sort keys by UTF-8 bytes, which is JavaScript's order for these ASCII keys.
+    expect([...keys].sort()).toEqual(['#SESSION', 'EVENT#000000000009#z', 'EVENT#000000000010#a', 'EVENT#000000000100#0']);
+    expect(isSessionSortKey('#SESSION')).toBe(true);
+    expect(isSessionSortKey('EVENT#000000000009#z')).toBe(false);
+  });
+
+  test('items carry the wire fields plus their keys, and reading drops the keys again', () => {
+    expect(sessionItem(session)).toEqual({ PK: 'SESSION#s-1', SK: '#SESSION', ...session });
+    expect(assignmentAttributes('000002', 4, 99)).toEqual({
+      batch_id: '000002',
+      session_number: 4,
+      scheduled_at: 99,
+      GSI1PK: 'BATCH#000002',
+      GSI1SK: 4,
+    });
+    const scheduledRow = { ...sessionRow, ...assignmentAttributes('000002', 4, 99) };
+    expect(toStoredSession(scheduledRow)).toEqual({ ...session, assignment: { batchId: '000002', sessionNumber: 4 } });
+    expect(releaseItem({ release_id: 'r', batch_id: '000001', released_at: 5, last_session_number: 2 })).toEqual({
+      PK: 'RELEASE#r',
+      SK: '#RELEASE',
+      release_id: 'r',
+      batch_id: '000001',
+      released_at: 5,
+      last_session_number: 2,
+    });
+    expect(toPointer(releasedRow)).toEqual({
+      batchSeq: 3,
+      batchId: '000003',
+      lastNumber: 7,
+      release: { releaseId: 'r-1', releasedAt: 1_700_000_100 },
+    });
+  });
+});
+
+describe('DynamoSessionStore requests', () => {
+  test('findSession: one strongly consistent Query on the session partition with Limit 2', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [sessionRow, eventRow] });
+    await expect(store.findSession('s-1')).resolves.toEqual({ session, hasEvents: true });
+    expect(ddb.calls()).toHaveLength(1);
+    expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'PK' },
+      ExpressionAttributeValues: { ':pk': 'SESSION#s-1' },
+      ConsistentRead: true,
+      Limit: 2,
+    });
+  });
+
+  test('findSession: no events, no session, or events without a session', async () => {
+    ddb.on(QueryCommand).resolvesOnce({ Items: [sessionRow] }).resolvesOnce({ Items: [] }).resolvesOnce({ Items: [eventRow] });
+    await expect(store.findSession('s-1')).resolves.toEqual({ session, hasEvents: false });
+    await expect(store.findSession('s-1')).resolves.toBeUndefined();
+    await expect(store.findSession('s-1')).resolves.toBeUndefined();
+  });
+
+  test('takeNumber: one conditional ADD on the pointer that opens batch 1 if there is none', async () => {
+    ddb.on(UpdateCommand).resolves({ Attributes: { ...pointerRow, last_number: 8 } });
+    await expect(store.takeNumber()).resolves.toEqual({ granted: { batchId: '000003', sessionNumber: 8 } });
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE_NAME,
+      Key: POINTER_KEY,
+      UpdateExpression:
+        'SET batch_id = if_not_exists(batch_id, :firstBatch), batch_seq = if_not_exists(batch_seq, :one) ADD last_number :one',
+      ConditionExpression: 'attribute_not_exists(release_id)',
+      ExpressionAttributeValues: { ':firstBatch': '000001', ':one': 1 },
+      ReturnValues: 'ALL_NEW',
+    });
+  });
+
+  test('takeNumber: a fenced pointer fails the condition and is read back consistently', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand).resolves({ Item: releasedRow });
+    await expect(store.takeNumber()).resolves.toEqual({ released: toPointer(releasedRow) });
+    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: TABLE_NAME, Key: POINTER_KEY, ConsistentRead: true });
+  });
+
+  test('openNextBatch: replaces exactly the released pointer it was given', async () => {
+    ddb.on(UpdateCommand).resolvesOnce({}).rejectsOnce(conditionFailed());
+    const released = toPointer(releasedRow);
+    await expect(store.openNextBatch(released)).resolves.toEqual({ batchId: '000004', sessionNumber: 1 });
+    await expect(store.openNextBatch(released)).resolves.toBeUndefined();
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE_NAME,
+      Key: POINTER_KEY,
+      UpdateExpression: 'SET batch_id = :batchId, batch_seq = :batchSeq, last_number = :one REMOVE release_id, released_at',
+      ConditionExpression: 'release_id = :releaseId AND batch_seq = :releasedSeq',
+      ExpressionAttributeValues: { ':batchId': '000004', ':batchSeq': 4, ':one': 1, ':releaseId': 'r-1', ':releasedSeq': 3 },
+    });
+  });
+
+  test('assignSession: one conditional update that only an existing, unassigned session passes', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await expect(store.assignSession('s-1', { batchId: '000003', sessionNumber: 8 }, 1_700_000_200)).resolves.toEqual({
+      batchId: '000003',
+      sessionNumber: 8,
+    });
+    expect(ddb.calls()).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE_NAME,
+      Key: { PK: 'SESSION#s-1', SK: '#SESSION' },
+      UpdateExpression: 'SET #s0 = :s0, #s1 = :s1, #s2 = :s2, #s3 = :s3, #s4 = :s4',
+      ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#batch)',
+      ExpressionAttributeNames: {
+        '#s0': 'batch_id',
+        '#s1': 'session_number',
+        '#s2': 'scheduled_at',
+        '#s3': 'GSI1PK',
+        '#s4': 'GSI1SK',
+        '#pk': 'PK',
+        '#batch': 'batch_id',
+      },
+      ExpressionAttributeValues: {
+        ':s0': '000003',
+        ':s1': 8,
+        ':s2': 1_700_000_200,
+        ':s3': 'BATCH#000003',
+        ':s4': 8,
+      },
+    });
+  });
+
+  test('assignSession: a lost race reads the winner’s assignment consistently; a vanished session is SessionNotFound', async () => {
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(GetCommand)
+      .resolvesOnce({ Item: { ...sessionRow, ...assignmentAttributes('000003', 2, 1) } })
+      .resolvesOnce({});
+    await expect(store.assignSession('s-1', { batchId: '000003', sessionNumber: 8 }, 5)).resolves.toEqual({
+      batchId: '000003',
+      sessionNumber: 2,
+    });
+    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE_NAME,
+      Key: { PK: 'SESSION#s-1', SK: '#SESSION' },
+      ConsistentRead: true,
+    });
+    await expect(store.assignSession('s-1', { batchId: '000003', sessionNumber: 9 }, 5)).rejects.toBeInstanceOf(SessionNotFound);
+  });
+
+  test('readReleaseState: consistent reads of the release record and the pointer', async () => {
+    ddb.on(GetCommand, { Key: releaseKey('r-1') }).resolves({ Item: releaseItem({ release_id: 'r-1', batch_id: '000003', released_at: 9, last_session_number: 7 }) });
+    ddb.on(GetCommand, { Key: POINTER_KEY }).resolves({ Item: releasedRow });
+    await expect(store.readReleaseState('r-1')).resolves.toEqual({
+      release: { release_id: 'r-1', batch_id: '000003', released_at: 9, last_session_number: 7 },
+      pointer: toPointer(releasedRow),
+    });
+    const inputs = ddb.commandCalls(GetCommand).map((c) => c.args[0].input);
+    expect(inputs).toEqual(
+      expect.arrayContaining<GetCommandInput>([
+        { TableName: TABLE_NAME, Key: { PK: 'RELEASE#r-1', SK: '#RELEASE' }, ConsistentRead: true },
+        { TableName: TABLE_NAME, Key: POINTER_KEY, ConsistentRead: true },
+      ]),
+    );
+    expect(inputs).toHaveLength(2);
+  });
+
+  // Regression: read in parallel, the record could be read (absent) before a roll-forward wrote it
+  // and opened the next batch, and the pointer after: the retried release then fenced a second batch.
+  // Read after the pointer, an absent record means the pointer has not moved past this release.
+  test('readReleaseState: the release record is requested only after the pointer read has answered', async () => {
+    const log: string[] = [];
+    ddb.on(GetCommand, { Key: POINTER_KEY }).callsFake(async () => {
+      log.push('pointer sent');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      log.push('pointer answered');
+      return { Item: pointerRow };
+    });
+    ddb.on(GetCommand, { Key: releaseKey('r-1') }).callsFake(async () => {
+      log.push('release sent');
+      return {};
+    });
+    await store.readReleaseState('r-1');
+    expect(log).toEqual(['pointer sent', 'pointer answered', 'release sent']);
+  });
+
+  test('markReleased: fences the pointer only if it is still the same, unreleased batch', async () => {
+    ddb.on(UpdateCommand).resolvesOnce({ Attributes: releasedRow }).rejectsOnce(conditionFailed());
+    const pointer = toPointer(pointerRow);
+    await expect(store.markReleased(pointer, 'r-1', 1_700_000_100)).resolves.toEqual(toPointer(releasedRow));
+    await expect(store.markReleased(pointer, 'r-1', 1_700_000_100)).resolves.toBeUndefined();
+    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE_NAME,
+      Key: POINTER_KEY,
+      UpdateExpression: 'SET release_id = :releaseId, released_at = :releasedAt',
+      ConditionExpression: 'batch_seq = :seq AND attribute_not_exists(release_id)',
+      ExpressionAttributeValues: { ':releaseId': 'r-1', ':releasedAt': 1_700_000_100, ':seq': 3 },
+      ReturnValues: 'ALL_NEW',
+    });
+  });
+
+  test('writeRelease: puts the release record under its own key', async () => {
+    ddb.on(PutCommand).resolves({});
+    await store.writeRelease({ release_id: 'r-1', batch_id: '000003', released_at: 9, last_session_number: 7 });
+    expect(ddb.commandCalls(PutCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE_NAME,
+      Item: { PK: 'RELEASE#r-1', SK: '#RELEASE', release_id: 'r-1', batch_id: '000003', released_at: 9, last_session_number: 7 },
+    });
+  });
+
+  test('listBatchSessions: queries GSI1 after a number, following LastEvaluatedKey with what is left of the limit', async () => {
+    const scheduled = (n: number) => ({ ...sessionItem({ ...session, session_id: `s-${n}` }), ...assignmentAttributes('000003', n, 1) });
+    const lastKey = { PK: 'SESSION#s-6', SK: '#SESSION', GSI1PK: 'BATCH#000003', GSI1SK: 6 };
+    ddb.on(QueryCommand).resolvesOnce({ Items: [scheduled(6)], LastEvaluatedKey: lastKey }).resolvesOnce({ Items: [scheduled(9), scheduled(11)] });
+    const sessions = await store.listBatchSessions('000003', 5, 3);
+    expect(sessions.map((s) => [s.session_id, s.assignment])).toEqual([
+      ['s-6', { batchId: '000003', sessionNumber: 6 }],
+      ['s-9', { batchId: '000003', sessionNumber: 9 }],
+      ['s-11', { batchId: '000003', sessionNumber: 11 }],
+    ]);
+    const [first, second] = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
+    const query = {
+      TableName: TABLE_NAME,
+      IndexName: 'GSI1',
+      KeyConditionExpression: '#pk = :pk AND #sk > :after',
+      ExpressionAttributeNames: { '#pk': 'GSI1PK', '#sk': 'GSI1SK' },
+      ExpressionAttributeValues: { ':pk': 'BATCH#000003', ':after': 5 },
+    };
+    expect(first).toEqual({ ...query, Limit: 3 });
+    expect(first).not.toHaveProperty('ConsistentRead', true); // a GSI cannot be read consistently
+    expect(second).toEqual({ ...query, Limit: 2, ExclusiveStartKey: lastKey });
+  });
+
+  test('listEvents: queries the session partition for EVENT# keys, oldest first', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [eventRow] });
+    await expect(store.listEvents('s-1', 100)).resolves.toEqual([
+      { event_id: 'e-1', session_id: 's-1', object_id: 'p1', event_type: 'click', created_at: 5 },
+    ]);
+    const input = ddb.commandCalls(QueryCommand)[0]!.args[0].input;
+    expect(input).toEqual({
+      TableName: TABLE_NAME,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
+      ExpressionAttributeValues: { ':pk': 'SESSION#s-1', ':prefix': 'EVENT#' },
+      Limit: 100,
+    });
+    expect(input.ScanIndexForward).not.toBe(false);
+  });
+
+  test('a throttled call past the SDK retries is ServiceUnavailable; a failed condition outside a conditional write is not', async () => {
+    ddb.on(GetCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+    await expect(store.readPointer()).rejects.toBeInstanceOf(ServiceUnavailable);
+    ddb.on(UpdateCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+    await expect(store.takeNumber()).rejects.toBeInstanceOf(ServiceUnavailable);
+  });
+});
+
+describe('SessionWriter requests', () => {
+  test('upsertSession sets the wire fields, removes absent optional ones and never touches the assignment', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    await new SessionWriter(db, TABLE_NAME).upsertSession({ ...session, user_id: 'u-1' });
+    const input = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(input.Key).toEqual({ PK: 'SESSION#s-1', SK: '#SESSION' });
+    expect(input.ConditionExpression).toBeUndefined();
+    const names = Object.values(input.ExpressionAttributeNames ?? {});
+    expect(names).toEqual(expect.arrayContaining(['session_id', 'search_query', 'user_id', 'search_meta']));
+    for (const assigned of ['batch_id', 'session_number', 'scheduled_at', 'GSI1PK', 'GSI1SK']) expect(names).not.toContain(assigned);
+    expect(input.UpdateExpression).toMatch(/ REMOVE /);
+  });
+});

@@ -1,0 +1,141 @@
+import { NoCollectingBatch, ServiceUnavailable } from '../../shared/domain/errors';
+import { finishRelease, releaseCollectingBatch } from '../../shared/domain/release-batch';
+import { scheduleSession } from '../../shared/domain/schedule-session';
+import { MemorySessionStore, type StoreMethod } from '../support/memory-store';
+import { freshId, seed } from './fixtures';
+
+let store: MemorySessionStore;
+beforeEach(() => {
+  store = new MemorySessionStore();
+});
+
+const clock = (unixSeconds: number) => () => unixSeconds * 1000 + 999;
+
+function onFirst(method: StoreMethod, action: () => Promise<unknown>) {
+  let done = false;
+  store.beforeCall = async (m) => {
+    if (m !== method || done) return;
+    done = true;
+    await action();
+  };
+}
+
+async function scheduleSome(count: number) {
+  for (let i = 0; i < count; i++) await scheduleSession(store, seed(store));
+}
+
+describe('releaseCollectingBatch', () => {
+  test('releases the collecting batch: fences the pointer, writes the record, answers it', async () => {
+    await scheduleSome(3);
+    const releaseId = freshId('r');
+    const release = await releaseCollectingBatch(store, releaseId, clock(1_700_000_500));
+    const expected = { release_id: releaseId, batch_id: '000001', released_at: 1_700_000_500, last_session_number: 3 };
+    expect(release).toEqual(expected);
+    expect(store.releaseRecord(releaseId)).toEqual(expected);
+    expect(store.pointerNow()).toEqual({
+      batchSeq: 1,
+      batchId: '000001',
+      lastNumber: 3,
+      release: { releaseId, releasedAt: 1_700_000_500 },
+    });
+  });
+
+  test('the same id answers its original release forever, even after later batches, without writing', async () => {
+    await scheduleSome(1);
+    const releaseId = freshId('r');
+    const first = await releaseCollectingBatch(store, releaseId, clock(1_700_000_500));
+    await scheduleSome(2);
+    await releaseCollectingBatch(store, freshId('r'), clock(1_700_000_600));
+    await scheduleSome(1);
+
+    store.calls.length = 0;
+    await expect(releaseCollectingBatch(store, releaseId, clock(1_700_000_900))).resolves.toEqual(first);
+    expect(store.calls).toEqual(['readReleaseState']);
+    expect(store.pointerNow()).toEqual({ batchSeq: 3, batchId: '000003', lastNumber: 1 });
+  });
+
+  test('with no batch at all, or none since the last release, is NoCollectingBatch', async () => {
+    await expect(releaseCollectingBatch(store, freshId('r'))).rejects.toBeInstanceOf(NoCollectingBatch);
+    await scheduleSome(1);
+    await releaseCollectingBatch(store, freshId('r'));
+    const late = freshId('r');
+    await expect(releaseCollectingBatch(store, late)).rejects.toBeInstanceOf(NoCollectingBatch);
+    expect(store.releaseRecord(late)).toBeUndefined();
+  });
+
+  test('the same id finishes its own release when it died after fencing the pointer', async () => {
+    await scheduleSome(2);
+    const releaseId = freshId('r');
+    store.beforeCall = (method) => {
+      if (method === 'writeRelease') throw new Error('crash before the record');
+    };
+    await expect(releaseCollectingBatch(store, releaseId, clock(1_700_000_500))).rejects.toThrow('crash');
+    store.beforeCall = undefined;
+    expect(store.releaseRecord(releaseId)).toBeUndefined();
+
+    const retried = await releaseCollectingBatch(store, releaseId, clock(1_700_000_999));
+    expect(retried).toEqual({ release_id: releaseId, batch_id: '000001', released_at: 1_700_000_500, last_session_number: 2 });
+    expect(store.releaseRecord(releaseId)).toEqual(retried);
+  });
+
+  test('another id meeting a fenced pointer writes the fencer’s record, then is NoCollectingBatch', async () => {
+    await scheduleSome(1);
+    const fencer = freshId('r');
+    await store.markReleased(store.pointerNow()!, fencer, 1_700_000_500);
+    const other = freshId('r');
+    await expect(releaseCollectingBatch(store, other)).rejects.toBeInstanceOf(NoCollectingBatch);
+    expect(store.releaseRecord(fencer)).toEqual({ release_id: fencer, batch_id: '000001', released_at: 1_700_000_500, last_session_number: 1 });
+    expect(store.releaseRecord(other)).toBeUndefined();
+  });
+
+  test('losing the fence to a concurrent release is NoCollectingBatch, and the batch is the winner’s alone', async () => {
+    await scheduleSome(1);
+    const winner = freshId('r');
+    onFirst('markReleased', () => releaseCollectingBatch(store, winner));
+    const loser = freshId('r');
+    await expect(releaseCollectingBatch(store, loser)).rejects.toBeInstanceOf(NoCollectingBatch);
+    expect(store.releaseRecord(winner)).toMatchObject({ batch_id: '000001' });
+    expect(store.releaseRecord(loser)).toBeUndefined();
+  });
+
+  test('when the pointer moves on to a new batch under it, releases that batch instead', async () => {
+    await scheduleSome(1);
+    // Between our read and our fence: batch 1 is released by another id and batch 2 opened.
+    onFirst('markReleased', async () => {
+      await releaseCollectingBatch(store, freshId('r'));
+      await scheduleSome(2);
+    });
+    const releaseId = freshId('r');
+    await expect(releaseCollectingBatch(store, releaseId)).resolves.toMatchObject({
+      release_id: releaseId,
+      batch_id: '000002',
+      last_session_number: 2,
+    });
+  });
+
+  test('gives up with ServiceUnavailable when the pointer keeps moving', async () => {
+    await scheduleSome(1);
+    let busy = false;
+    store.beforeCall = async (method) => {
+      if (method !== 'markReleased' || busy) return;
+      busy = true;
+      await releaseCollectingBatch(store, freshId('r'));
+      await scheduleSome(1);
+      busy = false;
+    };
+    await expect(releaseCollectingBatch(store, freshId('r'))).rejects.toBeInstanceOf(ServiceUnavailable);
+  });
+});
+
+describe('finishRelease', () => {
+  test('refuses a pointer that is not released (a caller bug, not a race)', async () => {
+    await expect(finishRelease(store, { batchSeq: 1, batchId: '000001', lastNumber: 1 })).rejects.toThrow('not released');
+  });
+
+  test('writes the same record however often it runs', async () => {
+    const pointer = { batchSeq: 4, batchId: '000004', lastNumber: 9, release: { releaseId: 'r-1', releasedAt: 5 } };
+    const first = await finishRelease(store, pointer);
+    await expect(finishRelease(store, pointer)).resolves.toEqual(first);
+    expect(store.releaseRecord('r-1')).toEqual({ release_id: 'r-1', batch_id: '000004', released_at: 5, last_session_number: 9 });
+  });
+});
