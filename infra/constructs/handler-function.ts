@@ -1,0 +1,100 @@
+/**
+ * One Lambda handler with the defaults every function in this service shares:
+ * nodejs22.x on arm64, a minified ESM bundle with source maps built by local
+ * esbuild (no Docker), active tracing, its own log group with retention, and
+ * a role of its own that holds only what is granted to it.
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import * as path from 'node:path';
+import { SERVICE_NAME } from '../../shared/observability';
+import { BUNDLING, LAMBDA_NODE_MAJOR } from '../bundling';
+
+/** The project root: entries in the route table are relative to it. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Metric namespace of the handlers' Powertools metrics (the alarms and dashboards read it). */
+export const METRICS_NAMESPACE = 'SessionImprovement';
+
+const RUNTIMES: Record<number, lambda.Runtime> = { 22: lambda.Runtime.NODEJS_22_X };
+
+export interface HandlerFunctionProps {
+  /** Handler module relative to the project root; it exports `handler`. */
+  entry: string;
+  timeoutSeconds: number;
+  memoryMiB: number;
+  description?: string;
+  /** Merged over the defaults below; a key given here wins. */
+  environment?: Record<string, string>;
+  logRetention?: logs.RetentionDays;
+}
+
+export class HandlerFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+
+    const runtime = RUNTIMES[LAMBDA_NODE_MAJOR];
+    if (!runtime) throw new Error(`No Lambda runtime mapped for Node ${LAMBDA_NODE_MAJOR} (infra/bundling.ts)`);
+
+    // Logs expire with their retention anyway; keeping the group after the stack is gone only leaves clutter.
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // An own role instead of the default one: the default attaches the AWSLambdaBasicExecutionRole
+    // managed policy (logs on every group); this one may write to its own log group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the ${id} handler`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: path.join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: Duration.seconds(props.timeoutSeconds),
+      memorySize: props.memoryMiB,
+      description: props.description,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      role: this.role,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        // Stack traces point into the TypeScript sources through the bundled source maps.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        ...BUNDLING,
+        format: BUNDLING.format === 'esm' ? OutputFormat.ESM : OutputFormat.CJS,
+        mainFields: [...BUNDLING.mainFields],
+        externalModules: [...BUNDLING.externalModules],
+        // Only problems: a synth need not list bundle sizes.
+        logLevel: LogLevel.WARNING,
+      },
+    });
+
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: `nodejs${LAMBDA_NODE_MAJOR}.x on purpose: the bundles target it (infra/bundling.ts); move both together.`,
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions.',
+    });
+  }
+}

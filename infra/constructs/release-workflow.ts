@@ -1,0 +1,147 @@
+/**
+ * The release workflow: release the collecting batch under the execution's
+ * name, wait out the settle window, then announce `BatchReleased` on
+ * EventBridge through the service integration (no extra Lambda).
+ */
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { SERVICE_NAME } from '../../shared/observability';
+import { routeNamed } from '../../shared/routes';
+
+/** State names: the local runner overrides tasks and waits by these names. */
+export const RELEASE_STATES = {
+  release: 'Release collecting batch',
+  nothingToAnnounce: 'Nothing to announce',
+  settle: 'Wait out settle window',
+  announce: 'Announce BatchReleased',
+} as const;
+
+/** What consumers match on: `source` and `detail-type` of the announcement. */
+export const BATCH_RELEASED = { source: SERVICE_NAME, detailType: 'BatchReleased' } as const;
+
+/** Slack on top of the schedule function's timeout, for clock skew and the runtime's own shutdown. */
+export const SETTLE_MARGIN_SECONDS = 5;
+
+/**
+ * A schedule request already in flight at release may still land in the
+ * released batch, but only within its own Lambda timeout (DESIGN.md, release
+ * fence); announcing after that timeout plus a margin means a consumer never
+ * misses one of the batch's sessions.
+ */
+export const settleWindowSeconds = (): number =>
+  routeNamed('ScheduleSession').timeoutSeconds + SETTLE_MARGIN_SECONDS;
+
+/**
+ * Errors worth retrying: Lambda's own transient failures and throttling, a
+ * function timeout or crash (reported as Lambda.Unknown), and the handler's
+ * ServiceUnavailable (DynamoDB throttled or unreachable). Retries are safe
+ * because a release is idempotent per release id.
+ */
+export const TRANSIENT_RELEASE_ERRORS = [
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.Unknown',
+  'ServiceUnavailable',
+] as const;
+
+export interface ReleaseWorkflowProps {
+  releaseFunction: lambda.IFunction;
+  eventBus: events.IEventBus;
+  logRetention?: logs.RetentionDays;
+}
+
+export class ReleaseWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ReleaseWorkflowProps) {
+    super(scope, id);
+
+    const release = new tasks.LambdaInvoke(this, RELEASE_STATES.release, {
+      lambdaFunction: props.releaseFunction,
+      // The execution name is the release id: a retried or re-run execution releases nothing new.
+      payload: sfn.TaskInput.fromObject({ release_id: sfn.JsonPath.executionName }),
+      outputPath: '$.Payload',
+      // Replaced by the retrier below, which adds throttling, the handler's own error and jitter.
+      retryOnServiceExceptions: false,
+    });
+    release.addRetry({
+      errors: [...TRANSIENT_RELEASE_ERRORS],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 6,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    const nothingToAnnounce = new sfn.Succeed(this, RELEASE_STATES.nothingToAnnounce, {
+      comment: 'No batch was collecting: nothing was scheduled since the last release.',
+    });
+    release.addCatch(nothingToAnnounce, { errors: ['NoCollectingBatch'], resultPath: '$.error' });
+
+    const settle = new sfn.Wait(this, RELEASE_STATES.settle, {
+      time: sfn.WaitTime.duration(Duration.seconds(settleWindowSeconds())),
+      comment: 'Schedule requests in flight at release may still land in the batch until their timeout.',
+    });
+
+    const announce = new tasks.EventBridgePutEvents(this, RELEASE_STATES.announce, {
+      entries: [
+        {
+          eventBus: props.eventBus,
+          source: BATCH_RELEASED.source,
+          detailType: BATCH_RELEASED.detailType,
+          detail: sfn.TaskInput.fromObject({
+            batch_id: sfn.JsonPath.stringAt('$.batch_id'),
+            release_id: sfn.JsonPath.stringAt('$.release_id'),
+            released_at: sfn.JsonPath.numberAt('$.released_at'),
+          }),
+        },
+      ],
+      resultSelector: { event_id: sfn.JsonPath.stringAt('$.Entries[0].EventId') },
+      resultPath: '$.announcement',
+    });
+    // States.TaskFailed covers EventBridge.FailedEntry too; a repeat is harmless, consumers dedupe on release_id.
+    announce.addRetry({
+      errors: [sfn.Errors.TASKS_FAILED],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 5,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: 'Releases the collecting batch, waits out the settle window, announces BatchReleased.',
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(release.next(settle).next(announce)),
+      timeout: Duration.minutes(30),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+
+    const releaseFunction = props.releaseFunction.node.defaultChild as lambda.CfnFunction;
+    const releaseFunctionId = Stack.of(this).resolve(releaseFunction.logicalId);
+    Validations.of(this.stateMachine.role).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Log delivery (logs:*LogDelivery*) and X-Ray tracing actions support no resource-level permissions.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${releaseFunctionId}.Arn>:*]`,
+        reason: 'Invoking versions and aliases of the release function only (LambdaInvoke grants the function ARN with :*).',
+      },
+    );
+  }
+}

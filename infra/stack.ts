@@ -1,0 +1,166 @@
+/**
+ * The whole deployment in one stack: the single table, one function and one
+ * HTTP API route per entry of the route table (shared/routes.ts), the release
+ * workflow with its schedule, and the alarms. Physical names are all generated.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { KEY_ATTRIBUTE_TYPES, TABLE } from '../shared/data/table';
+import { ROUTES, type Route } from '../shared/routes';
+import { HandlerFunction } from './constructs/handler-function';
+import { OperationsAlarms } from './constructs/operations-alarms';
+import { ReleaseWorkflow } from './constructs/release-workflow';
+
+/** Daily at 03:00 UTC, when few sessions are being scheduled. */
+export const DEFAULT_SCHEDULE_EXPRESSION = 'cron(0 3 * * ? *)';
+
+/** Stage-wide throttling of the HTTP API (requests per second, burst). */
+export const DEFAULT_API_THROTTLE = { rateLimit: 200, burstLimit: 400 } as const;
+
+export interface SessionImprovementStackProps extends StackProps {
+  /** EventBridge Scheduler expression (`rate(...)`, `cron(...)` or `at(...)`) that starts the release workflow. */
+  scheduleExpression?: string;
+  /** What happens to the table when the stack is deleted; RETAIN (the default) keeps the data. */
+  tableRemovalPolicy?: RemovalPolicy;
+  /** Optional e-mail address subscribed to the alarm topic. */
+  alarmEmail?: string;
+  apiThrottle?: { rateLimit: number; burstLimit: number };
+}
+
+const ATTRIBUTE_TYPES = { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER } as const;
+const keyAttribute = (name: keyof typeof KEY_ATTRIBUTE_TYPES): dynamodb.Attribute => ({
+  name,
+  type: ATTRIBUTE_TYPES[KEY_ATTRIBUTE_TYPES[name]],
+});
+
+export class SessionImprovementStack extends Stack {
+  readonly table: dynamodb.Table;
+  readonly functions: Record<Route['name'], HandlerFunction>;
+  readonly api: apigw.HttpApi;
+  readonly workflow: ReleaseWorkflow;
+
+  constructor(scope: Construct, id: string, props: SessionImprovementStackProps = {}) {
+    super(scope, id, props);
+    const removalPolicy = props.tableRemovalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: keyAttribute(TABLE.partitionKey),
+      sortKey: keyAttribute(TABLE.sortKey),
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy,
+      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE.gsi1.indexName,
+      partitionKey: keyAttribute(TABLE.gsi1.partitionKey),
+      sortKey: keyAttribute(TABLE.gsi1.sortKey),
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+    const tableLogicalId = this.resolve((this.table.node.defaultChild as dynamodb.CfnTable).logicalId);
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api = new apigw.HttpApi(this, 'Api', {
+      description: 'Session improvement: schedule sessions, page batches, release batches',
+      // Callers sign with SigV4; a route may only opt out explicitly.
+      defaultAuthorizer: new HttpIamAuthorizer(),
+      createDefaultStage: false,
+    });
+    const stage = this.api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.apiThrottle ?? DEFAULT_API_THROTTLE,
+      accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
+    });
+
+    const functions: Partial<Record<Route['name'], HandlerFunction>> = {};
+    for (const route of ROUTES) {
+      const handler = new HandlerFunction(this, route.name, {
+        entry: route.entry,
+        timeoutSeconds: route.timeoutSeconds,
+        memoryMiB: route.memoryMiB,
+        description: `${route.method} ${route.path}`,
+        environment: { TABLE_NAME: this.table.tableName },
+      });
+      if (route.tableAccess === 'read') this.table.grantReadData(handler.function);
+      else this.table.grantReadWriteData(handler.function);
+      Validations.of(handler.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
+        reason: 'Access to the table\'s own indexes (GSI1 pages a batch); no other table is reachable.',
+      });
+
+      this.api.addRoutes({
+        path: route.path,
+        methods: [apigw.HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${route.name}Integration`, handler.function),
+      });
+      functions[route.name] = handler;
+    }
+    this.functions = functions as Record<Route['name'], HandlerFunction>;
+
+    const eventBus = new events.EventBus(this, 'ReleaseEvents', {
+      description: 'BatchReleased announcements for the training pipeline',
+    });
+    this.workflow = new ReleaseWorkflow(this, 'ReleaseWorkflow', {
+      releaseFunction: this.functions.ReleaseBatch.function,
+      eventBus,
+    });
+
+    const deadLetters = new sqs.Queue(this, 'ScheduleDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the release schedule.',
+    });
+    new scheduler.Schedule(this, 'ReleaseSchedule', {
+      description: 'Starts the release workflow',
+      schedule: scheduler.ScheduleExpression.expression(scheduleExpression(props.scheduleExpression)),
+      target: new schedulerTargets.StepFunctionsStartExecution(this.workflow.stateMachine, {
+        // Step Functions names the execution (the release id); the firing time travels along for tracing.
+        input: scheduler.ScheduleTargetInput.fromObject({ scheduled_time: scheduler.ContextAttribute.scheduledTime }),
+        retryAttempts: 5,
+        maxEventAge: Duration.hours(2),
+        deadLetterQueue: deadLetters,
+      }),
+    });
+
+    new OperationsAlarms(this, 'Alarms', {
+      functions: Object.fromEntries(Object.entries(this.functions).map(([name, h]) => [name, h.function])),
+      stateMachine: this.workflow.stateMachine,
+      deadLetterQueue: deadLetters,
+      alarmEmail: props.alarmEmail,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the HTTP API (SigV4, service execute-api)' });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });
+    new CfnOutput(this, 'EventBusArn', { value: eventBus.eventBusArn });
+  }
+}
+
+/** The schedule expression, checked here so a typo fails synth with a clear message. */
+function scheduleExpression(expression = DEFAULT_SCHEDULE_EXPRESSION): string {
+  if (!/^(rate|cron|at)\(.+\)$/.test(expression)) {
+    throw new Error(
+      `scheduleExpression "${expression}" is not an EventBridge Scheduler expression: use rate(...), cron(...) or at(...).`,
+    );
+  }
+  return expression;
+}

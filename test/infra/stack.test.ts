@@ -1,0 +1,417 @@
+/**
+ * The synthesized stack, asserted on its CloudFormation template: one synth of
+ * the real app (with esbuild bundling and the cdk-nag plugin) shared by every
+ * test in this file.
+ */
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { IConstruct } from 'constructs';
+import { buildApp, cdkJsonContext, STACK_NAME } from '../../infra/build-app';
+import { RELEASE_STATES, SETTLE_MARGIN_SECONDS } from '../../infra/constructs/release-workflow';
+import { stateMachineFromTemplate, type CfnTemplate } from '../../infra/local/state-machine';
+import { DEFAULT_SCHEDULE_EXPRESSION, SessionImprovementStack } from '../../infra/stack';
+import { KEY_ATTRIBUTE_TYPES, TABLE } from '../../shared/data/table';
+import { ROUTES, routeNamed } from '../../shared/routes';
+
+// asl-validator ships no types.
+const aslValidator = require('asl-validator') as (definition: object) => { isValid: boolean; errorsText(): string };
+
+const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+type Resource = { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+
+let outdir: string;
+let app: App;
+let stack: Stack;
+let json: CfnTemplate & { Resources: Record<string, Resource>; Outputs: Record<string, unknown> };
+let template: Template;
+
+beforeAll(() => {
+  outdir = mkdtempSync(path.join(tmpdir(), 'cdk-stack-test-'));
+  ({ app, stack } = buildApp({ outdir }));
+  // Throws if cdk-nag reports anything unacknowledged.
+  const assembly = app.synth();
+  json = assembly.getStackByName(STACK_NAME).template;
+  template = Template.fromJSON(json);
+}, 120_000);
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+const ofType = (type: string): [string, Resource][] =>
+  Object.entries(json.Resources).filter(([, r]) => r.Type === type);
+
+/** The handler function of a route (its description is "METHOD /path"). */
+function functionOf(routeName: (typeof ROUTES)[number]['name']): [string, Resource] {
+  const route = routeNamed(routeName);
+  const found = ofType('AWS::Lambda::Function').filter(
+    ([, r]) => r.Properties.Description === `${route.method} ${route.path}`,
+  );
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+/** Every IAM statement attached to the role of a function. */
+function statementsOf(fn: Resource): { Action: string | string[]; Resource: unknown; Effect: string }[] {
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+}
+const actionsOf = (s: { Action: string | string[] }) => [s.Action].flat();
+
+describe('HTTP API', () => {
+  test('is exactly one HTTP API with a route per route table entry, each authorized with IAM (SigV4)', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    for (const route of routes) expect(route.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  test('each route integrates the function of its own route', () => {
+    for (const route of ROUTES) {
+      const [functionId] = functionOf(route.name);
+      const [, routeResource] = ofType('AWS::ApiGatewayV2::Route').find(
+        ([, r]) => r.Properties.RouteKey === `${route.method} ${route.path}`,
+      )!;
+      const integrationId = routeResource.Properties.Target['Fn::Join'][1][1].Ref;
+      expect(json.Resources[integrationId]!.Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [functionId, 'Arn'] });
+    }
+  });
+
+  test('the $default stage deploys automatically, is throttled and writes access logs', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+});
+
+describe('handler functions', () => {
+  test('are three, one per route, on nodejs22.x / arm64 with active tracing and the route timeout and memory', () => {
+    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length);
+    for (const route of ROUTES) {
+      const [, fn] = functionOf(route.name);
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Timeout: route.timeoutSeconds,
+        MemorySize: route.memoryMiB,
+        Handler: 'index.handler',
+      });
+    }
+  });
+
+  test('have their environment merged: the table name next to the shared defaults', () => {
+    for (const route of ROUTES) {
+      const [, fn] = functionOf(route.name);
+      const [[tableId]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
+      expect(fn.Properties.Environment.Variables).toEqual({
+        TABLE_NAME: { Ref: tableId },
+        POWERTOOLS_SERVICE_NAME: 'session-improvement',
+        POWERTOOLS_METRICS_NAMESPACE: 'SessionImprovement',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    }
+  });
+
+  test('log to a log group of their own, with retention', () => {
+    for (const route of ROUTES) {
+      const [, fn] = functionOf(route.name);
+      const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
+      expect(json.Resources[logGroupId]!.Type).toBe('AWS::Logs::LogGroup');
+      expect(json.Resources[logGroupId]!.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+
+  test('the page function may only read the table: no write action anywhere in its policy', () => {
+    const [, page] = functionOf('GetBatchPage');
+    const actions = statementsOf(page).flatMap(actionsOf);
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem']));
+    for (const write of WRITE_ACTIONS) expect(actions).not.toContain(write);
+    expect(actions.filter((a) => a.startsWith('dynamodb:') && (a.includes('*') || a.endsWith('Write')))).toEqual([]);
+  });
+
+  test('schedule and release may read and write the table', () => {
+    for (const name of ['ScheduleSession', 'ReleaseBatch'] as const) {
+      const actions = statementsOf(functionOf(name)[1]).flatMap(actionsOf);
+      expect(actions).toEqual(expect.arrayContaining([...WRITE_ACTIONS, 'dynamodb:Query']));
+    }
+  });
+
+  test('no DynamoDB statement in the template applies to Resource "*", and each names the table', () => {
+    const [[tableId]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
+    const statements = ofType('AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+    const dynamo = statements.filter((s: any) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.length).toBeGreaterThanOrEqual(ROUTES.length);
+    for (const statement of dynamo) {
+      const resources = [statement.Resource].flat();
+      expect(resources).not.toContain('*');
+      for (const resource of resources) expect(JSON.stringify(resource)).toContain(tableId);
+    }
+  });
+
+  test('roles carry no managed policies (AWSLambdaBasicExecutionRole would allow every log group)', () => {
+    for (const [, role] of ofType('AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
+describe('table', () => {
+  test('has the keys and GSI of shared/data/table.ts, on-demand, with PITR and encryption, retained', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: Match.arrayEquals(
+          Object.entries(KEY_ATTRIBUTE_TYPES).map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+        ),
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: TABLE.gsi1.indexName,
+            KeySchema: [
+              { AttributeName: TABLE.gsi1.partitionKey, KeyType: 'HASH' },
+              { AttributeName: TABLE.gsi1.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
+      },
+    });
+  });
+});
+
+describe('release workflow', () => {
+  const definition = () => stateMachineFromTemplate(json).definition;
+
+  test('is a STANDARD state machine with logging of ALL events and tracing', () => {
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: { Level: 'ALL', Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }] },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  test('its definition passes asl-validator', () => {
+    const result = aslValidator(structuredClone(definition()));
+    expect(result.errorsText()).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  test('invokes the release function with the execution name as release id, retrying transient errors with jitter', () => {
+    const release = definition().States[RELEASE_STATES.release];
+    const [[releaseFunctionId]] = [functionOf('ReleaseBatch')];
+    expect(release.Parameters).toEqual({
+      FunctionName: expect.stringContaining(`:function:${releaseFunctionId}`),
+      Payload: { 'release_id.$': '$$.Execution.Name' },
+    });
+    expect(release.OutputPath).toBe('$.Payload');
+    expect(release.Retry).toHaveLength(1);
+    expect(release.Retry[0]).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2 });
+    expect(release.Retry[0].ErrorEquals).toEqual(
+      expect.arrayContaining(['Lambda.ServiceException', 'Lambda.TooManyRequestsException', 'Lambda.Unknown', 'ServiceUnavailable']),
+    );
+    expect(release.Retry[0].ErrorEquals).not.toContain('NoCollectingBatch');
+    expect(release.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['NoCollectingBatch'], Next: RELEASE_STATES.nothingToAnnounce })]);
+    expect(definition().States[RELEASE_STATES.nothingToAnnounce].Type).toBe('Succeed');
+  });
+
+  test('waits the schedule function timeout plus the margin before announcing', () => {
+    const settle = definition().States[RELEASE_STATES.settle];
+    expect(settle).toMatchObject({ Type: 'Wait', Next: RELEASE_STATES.announce });
+    expect(settle.Seconds).toBe(routeNamed('ScheduleSession').timeoutSeconds + SETTLE_MARGIN_SECONDS);
+    expect(definition().States[RELEASE_STATES.release].Next).toBe(RELEASE_STATES.settle);
+  });
+
+  test('announces BatchReleased on the custom bus through the PutEvents service integration', () => {
+    const announce = definition().States[RELEASE_STATES.announce];
+    const [[busId]] = ofType('AWS::Events::EventBus') as [[string, Resource]];
+    expect(announce.Resource).toBe('arn:aws:states:::events:putEvents');
+    expect(announce.Parameters.Entries).toEqual([
+      {
+        Source: 'session-improvement',
+        DetailType: 'BatchReleased',
+        EventBusName: expect.stringContaining(`:event-bus/${busId}`),
+        Detail: { 'batch_id.$': '$.batch_id', 'release_id.$': '$.release_id', 'released_at.$': '$.released_at' },
+      },
+    ]);
+    expect(announce.End).toBe(true);
+  });
+});
+
+describe('schedule', () => {
+  test('starts the state machine on the context schedule, with a retry policy and a dead-letter queue', () => {
+    const [[machineId]] = ofType('AWS::StepFunctions::StateMachine') as [[string, Resource]];
+    const [[queueId]] = ofType('AWS::SQS::Queue') as [[string, Resource]];
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: cdkJsonContext().scheduleExpression,
+      State: 'ENABLED',
+      Target: {
+        Arn: { Ref: machineId },
+        RetryPolicy: { MaximumRetryAttempts: Match.anyValue(), MaximumEventAgeInSeconds: Match.anyValue() },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+      },
+    });
+  });
+
+  test('cdk.json\'s default schedule is the one the stack falls back to (daily)', () => {
+    expect(cdkJsonContext().scheduleExpression).toBe(DEFAULT_SCHEDULE_EXPRESSION);
+  });
+
+  test('the dead-letter queue is encrypted and refuses plain HTTP', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('operations', () => {
+  const alarmActions = () => {
+    const [[topicId]] = ofType('AWS::SNS::Topic') as [[string, Resource]];
+    return [{ Ref: topicId }];
+  };
+
+  test('every function has an errors and a throttles alarm to the topic', () => {
+    for (const route of ROUTES) {
+      const [functionId] = functionOf(route.name);
+      for (const metric of ['Errors', 'Throttles']) {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }],
+          AlarmActions: alarmActions(),
+        });
+      }
+    }
+  });
+
+  test('failed workflow executions and dead letters raise alarms to the topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsFailed',
+      AlarmActions: alarmActions(),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      AlarmActions: alarmActions(),
+    });
+  });
+
+  test('the alarm topic is encrypted with a rotating key and refuses plain HTTP', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  test('outputs the API URL, table name, state machine ARN and event bus', () => {
+    expect(Object.keys(json.Outputs).sort()).toEqual(
+      ['ApiUrl', 'EventBusArn', 'EventBusName', 'StateMachineArn', 'TableName'].sort(),
+    );
+  });
+
+  test('hard-codes no physical names', () => {
+    const nameProperties: Record<string, string> = {
+      'AWS::DynamoDB::Table': 'TableName',
+      'AWS::Lambda::Function': 'FunctionName',
+      'AWS::IAM::Role': 'RoleName',
+      'AWS::Logs::LogGroup': 'LogGroupName',
+      'AWS::StepFunctions::StateMachine': 'StateMachineName',
+      'AWS::SQS::Queue': 'QueueName',
+      'AWS::SNS::Topic': 'TopicName',
+      'AWS::Scheduler::Schedule': 'Name',
+    };
+    for (const [type, property] of Object.entries(nameProperties)) {
+      for (const [id, resource] of ofType(type)) expect([id, resource.Properties?.[property]]).toEqual([id, undefined]);
+    }
+  });
+});
+
+describe('security rules (cdk-nag AwsSolutions)', () => {
+  test('synth reported no errors or warnings on the stack', () => {
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  test('every acknowledgement sits on a resource\'s construct, not the app or stack, with a one-line reason', () => {
+    const acknowledgements: { path: string; id: string; reason: string }[] = [];
+    const visit = (construct: IConstruct) => {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== 'aws:cdk:acknowledged-rules') continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+          acknowledgements.push({ path: construct.node.path, id, reason });
+        }
+      }
+      construct.node.children.forEach(visit);
+    };
+    visit(app);
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const ack of acknowledgements) {
+      expect(ack.path).not.toBe(stack.node.path);
+      expect(ack.path.split('/').length).toBeGreaterThan(1);
+      expect(ack.reason.trim().length).toBeGreaterThan(20);
+      expect(ack.reason).not.toContain('\n');
+    }
+  });
+
+  test('an unacknowledged finding fails synth (the checks really run on every synth)', () => {
+    const brokenOutdir = mkdtempSync(path.join(tmpdir(), 'cdk-nag-negative-'));
+    try {
+      const { app: broken, stack: brokenStack } = buildApp({ outdir: brokenOutdir, bundle: false, validateTemplate: false });
+      new sqs.Queue(brokenStack, 'PlainQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+      expect(() => broken.synth()).toThrow(/AwsSolutions-SQS2/);
+    } finally {
+      rmSync(brokenOutdir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('stack props', () => {
+  const synthWithoutBundling = (props: ConstructorParameters<typeof SessionImprovementStack>[2]) => {
+    const testApp = new App({ outdir, builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
+    return Template.fromStack(new SessionImprovementStack(testApp, 'PropsTest', props));
+  };
+
+  test('a test stack can let its table be destroyed', () => {
+    synthWithoutBundling({ tableRemovalPolicy: RemovalPolicy.DESTROY }).hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Delete',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
+    });
+  });
+
+  test('the schedule expression comes from the props, and a malformed one fails synth', () => {
+    synthWithoutBundling({ scheduleExpression: 'rate(6 hours)' }).hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(6 hours)',
+    });
+    expect(() => synthWithoutBundling({ scheduleExpression: 'every day' })).toThrow(/scheduleExpression/);
+  });
+});
