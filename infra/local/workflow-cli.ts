@@ -1,0 +1,178 @@
+/**
+ * `npm run workflow [-- <execution-name>] [--wait]`: synthesizes the stack,
+ * takes its release state machine, and runs it with aws-local-stepfunctions
+ * against the store `npm start` serves: the release task calls the real
+ * release handler, the EventBridge announcement is printed instead of sent.
+ * The execution name is the release id, as in AWS: re-running a name releases
+ * nothing new. The settle Wait is skipped unless --wait is given.
+ */
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { routeNamed } from '../../shared/routes';
+import { buildLambdaContext } from './lambda-event';
+import { LOCAL_DEFAULTS, localStoreEndpoint, portFromEnv } from './local-config';
+import type { EventLog, PutEventsEntry } from './state-machine';
+
+// Loaded in main(), after the environment is set: the stack and the handlers
+// import Powertools, which reads POWERTOOLS_* when its modules load.
+let modules: {
+  app: typeof import('../build-app');
+  workflow: typeof import('../constructs/release-workflow');
+  local: typeof import('./state-machine');
+};
+
+const USAGE = `Usage: npm run workflow -- [execution-name] [--wait]
+
+Runs the synthesized release workflow locally against the store of \`npm start\`
+(dynalite on 127.0.0.1:$DYNAMODB_PORT, default ${LOCAL_DEFAULTS.dynamodbPort}; table $TABLE_NAME, default "${LOCAL_DEFAULTS.tableName}").
+  execution-name  the execution name, used as release id (default: manual-<timestamp>);
+                  the same name again releases nothing new and announces the same batch
+  --wait          really wait out the settle window instead of skipping it`;
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { wait: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help || positionals.length > 1) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const executionName = positionals[0] ?? `manual-${new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`;
+
+  const endpoint = process.env.DYNAMODB_ENDPOINT || localStoreEndpoint(portFromEnv('DYNAMODB_PORT', LOCAL_DEFAULTS.dynamodbPort));
+  const tableName = process.env.TABLE_NAME || LOCAL_DEFAULTS.tableName;
+  // The handler modules read these when they load, so they are set before the import below.
+  process.env.DYNAMODB_ENDPOINT = endpoint;
+  process.env.TABLE_NAME = tableName;
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+  await checkStore(endpoint, tableName);
+  modules = {
+    app: await import('../build-app'),
+    workflow: await import('../constructs/release-workflow'),
+    local: await import('./state-machine'),
+  };
+  const { STACK_NAME } = modules.app;
+  const { RELEASE_STATES } = modules.workflow;
+
+  const started = Date.now();
+  const machine = synthesizeStateMachine();
+  const settleSeconds = machine.definition.States[RELEASE_STATES.settle]?.Seconds as number;
+  process.stdout.write(`Synthesized ${STACK_NAME} in ${Date.now() - started} ms; state machine ${machine.logicalId}\n`);
+  process.stdout.write(`Execution "${executionName}" (release_id), store ${endpoint}, table "${tableName}"\n\n`);
+
+  const { handler } = await import('../../functions/release-batch');
+  const route = routeNamed('ReleaseBatch');
+  const published: PutEventsEntry[] = [];
+
+  const result = await modules.local.runReleaseWorkflow(machine, {
+    executionName,
+    invokeRelease: (payload) => handler(payload, buildLambdaContext(route.name, route.timeoutSeconds)),
+    publish: (entries) => void published.push(...entries),
+    settleWaitMs: values.wait ? null : 0,
+    onEvent: (event) => printEvent(event, { settleSeconds, wait: values.wait, published }),
+  });
+
+  if (result.status === 'FAILED') {
+    process.stdout.write(`\nExecution FAILED: ${result.error?.name}: ${result.error?.message}\n`);
+    return 1;
+  }
+  if (published.length === 0) {
+    process.stdout.write(`\nSucceeded: nothing to announce (${result.output?.error?.Cause ?? 'no batch was released'}).\n`);
+  } else {
+    process.stdout.write(`\nSucceeded: announced batch ${result.output.batch_id} (release ${result.output.release_id}).\n`);
+  }
+  return 0;
+}
+
+/** Builds the app in-process (no bundling: the definition does not depend on it) and reads its state machine. */
+function synthesizeStateMachine() {
+  const outdir = mkdtempSync(path.join(tmpdir(), 'workflow-synth-'));
+  try {
+    const { app } = modules.app.buildApp({ outdir, bundle: false, validateTemplate: false });
+    return modules.local.stateMachineFromTemplate(app.synth().getStackByName(modules.app.STACK_NAME).template);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** Fails fast with what to do when `npm start` is not running, instead of the workflow retrying an outage. */
+async function checkStore(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+  } catch (error) {
+    const reason = (error as Error).name === 'ResourceNotFoundException' ? `has no table "${tableName}"` : 'is not reachable';
+    throw new Error(`The local store at ${endpoint} ${reason}. Start it with \`npm start\` (or set DYNAMODB_PORT / TABLE_NAME).`);
+  } finally {
+    client.destroy();
+  }
+}
+
+const json = (value: unknown) => JSON.stringify(value);
+
+function printEvent(event: EventLog, info: { settleSeconds: number; wait: boolean; published: PutEventsEntry[] }) {
+  const { RELEASE_STATES } = modules.workflow;
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  switch (event.type) {
+    case 'ExecutionStarted':
+      out(`▶ execution started, input ${json(event.input)}`);
+      break;
+    case 'StateEntered':
+      out(`→ ${event.state.name} (${event.state.type})`);
+      if (event.state.name === RELEASE_STATES.settle) {
+        out(
+          info.wait
+            ? `    waiting the settle window: ${info.settleSeconds} s`
+            : `    would wait the settle window: ${info.settleSeconds} s; skipped locally (--wait waits)`,
+        );
+      }
+      break;
+    case 'StateExited':
+      out(`← ${event.state.name}  output ${json(event.state.output)}`);
+      if (event.state.name === RELEASE_STATES.announce) {
+        for (const entry of info.published) {
+          out(`    announced on ${entry.EventBusName}:`);
+          out(`    ${json({ source: entry.Source, 'detail-type': entry.DetailType, detail: entry.Detail })}`);
+        }
+      }
+      if (event.state.name === RELEASE_STATES.nothingToAnnounce) out('    nothing to announce');
+      break;
+    case 'StateFailed':
+      out(`✗ ${event.state.name} failed: ${event.Error}: ${String(event.Cause)}`);
+      break;
+    case 'StateRetried':
+      out(`↻ ${event.state.name} retried (attempt ${event.retry.attempt})`);
+      break;
+    case 'StateCaught':
+      out(`⤷ ${event.state.name} caught ${json(event.catch.catcher.ErrorEquals)} → ${event.catch.catcher.Next}`);
+      break;
+    case 'ExecutionSucceeded':
+      out('■ execution succeeded');
+      break;
+    case 'ExecutionFailed':
+      out(`■ execution failed: ${event.Error}`);
+      break;
+    default:
+      break;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
