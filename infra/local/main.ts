@@ -1,0 +1,147 @@
+/**
+ * `npm start`: the service on this machine, with no AWS account. Starts the
+ * embedded store (dynalite, persisted under $DATA_DIR), creates the table
+ * from the stack's definition, seeds demo data into an empty store, and
+ * serves the route table's handlers on 127.0.0.1:$PORT until Ctrl-C.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createDocumentClient } from '../../shared/data/client';
+import { ROUTES } from '../../shared/routes';
+import { DEMO_SESSION_IDS, seedDemoDataIfEmpty } from './demo-data';
+import { LOCAL_DEFAULTS, portFromEnv } from './local-config';
+import { ensureTable, startLocalStore, type LocalStore } from './local-store';
+import { createLocalServer, type LocalServer } from './server';
+
+/** How long a clean shutdown may take before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+/** A second signal sooner than this after the first is the same Ctrl-C delivered twice. */
+const DUPLICATE_SIGNAL_MS = 1_000;
+
+async function main(): Promise<void> {
+  const port = portFromEnv('PORT', LOCAL_DEFAULTS.port);
+  const dynamodbPort = portFromEnv('DYNAMODB_PORT', LOCAL_DEFAULTS.dynamodbPort);
+  const dataDir = resolve(process.env.DATA_DIR || LOCAL_DEFAULTS.dataDir);
+  const tableName = process.env.TABLE_NAME || LOCAL_DEFAULTS.tableName;
+
+  // Powertools reads these when the handler modules load: keep the terminal to
+  // one line per request unless asked otherwise (POWERTOOLS_LOG_LEVEL=INFO shows
+  // the handlers' structured logs; POWERTOOLS_METRICS_DISABLED=false prints EMF metrics).
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  // The lockfile pins SDK versions that support Node 20; their notice about later ones is noise.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+  mkdirSync(dataDir, { recursive: true });
+  // dynalite opens its LevelDB lazily and throws from a request callback when it cannot
+  // (most often: another `npm start` holds DATA_DIR); say so instead of printing its stack.
+  const storeFailed = (error: Error) => {
+    process.stderr.write(
+      /database is (closed|not open)/i.test(error.message)
+        ? `Cannot open the store in ${dataDir} (${error.message}). Is another \`npm start\` using it? Stop it or set DATA_DIR.\n`
+        : `${error.stack ?? String(error)}\n`,
+    );
+    process.exit(1);
+  };
+  process.once('uncaughtException', storeFailed);
+  const store = await startLocalStore({ port: dynamodbPort, path: dataDir }).catch((error: unknown) => {
+    throw startupError(error, `the embedded store on 127.0.0.1:${dynamodbPort}`, 'DYNAMODB_PORT');
+  });
+
+  let server: LocalServer | undefined;
+  try {
+    // The handler modules read these at load, so they are set before the server imports them.
+    process.env.DYNAMODB_ENDPOINT = store.endpoint;
+    process.env.TABLE_NAME = tableName;
+
+    await ensureTable(store.endpoint, tableName);
+    const seeded = await seedIfEmpty(store.endpoint, tableName);
+    server = await createLocalServer({ port }).catch((error: unknown) => {
+      throw startupError(error, `the API on 127.0.0.1:${port}`, 'PORT');
+    });
+    process.off('uncaughtException', storeFailed);
+    printBanner({ server, store, tableName, dataDir, seeded });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  stopOnSignals(server, store);
+}
+
+async function seedIfEmpty(endpoint: string, tableName: string): Promise<boolean> {
+  const db = createDocumentClient({ endpoint });
+  try {
+    return await seedDemoDataIfEmpty(db, tableName);
+  } finally {
+    db.destroy();
+  }
+}
+
+function printBanner(info: { server: LocalServer; store: LocalStore; tableName: string; dataDir: string; seeded: boolean }) {
+  const { server, store, tableName, dataDir, seeded } = info;
+  const ids = DEMO_SESSION_IDS;
+  const lines = [
+    '',
+    `Session improvement service, local: ${server.url}`,
+    ...ROUTES.map((route) => `  ${route.method.padEnd(4)} ${server.url}${route.path}`),
+    `Store: dynalite at ${store.endpoint}, table "${tableName}", data in ${dataDir}`,
+    seeded ? 'Seeded the demo sessions into the empty store:' : 'Existing data kept (demo sessions, if present):',
+    `  eligible:        ${ids.eligible.join(', ')}`,
+    `  payload search:  ${ids.payloadSearch}   no events: ${ids.noEvents}   irrelevant: ${ids.irrelevant}`,
+    'Try:',
+    `  curl -s -X POST ${server.url}/session/use-for-improvement -H 'content-type: application/json' -d '{"session_id":"${ids.eligible[0]}"}'`,
+    `  curl -s '${server.url}/batch/sessions?batch_id=000001'`,
+    'Ctrl-C stops the server; the data is kept.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/**
+ * Ctrl-C / SIGTERM: let in-flight requests finish, close the store (flushing
+ * it), exit 0. Another Ctrl-C a second or more later exits at once; one sooner
+ * is the same keypress arriving twice (from the terminal and relayed by tsx).
+ */
+function stopOnSignals(server: LocalServer, store: LocalStore): void {
+  let stoppingSince: number | undefined;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < DUPLICATE_SIGNAL_MS) return;
+      process.stderr.write(`${signal} again: exiting without waiting.\n`);
+      process.exit(130);
+    }
+    stoppingSince = Date.now();
+    process.stdout.write(`${signal}: shutting down…\n`);
+    setTimeout(() => {
+      process.stderr.write(`Shutdown took over ${SHUTDOWN_GRACE_MS / 1000} s; exiting anyway.\n`);
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    try {
+      await server.close();
+      // The handlers' shared client keeps connections to the store open; close them so the store can stop.
+      const { documentClient } = await import('../../shared/data/store-from-env');
+      documentClient.destroy();
+      await store.close();
+      process.stdout.write('Stopped; data kept.\n');
+      process.exit(0);
+    } catch (error) {
+      process.stderr.write(`Shutdown failed: ${String(error)}\n`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/** A port already taken, in a sentence that says what to do. */
+function startupError(error: unknown, what: string, portVariable: string): Error {
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    return new Error(`Cannot start ${what}: the port is in use. Stop what holds it or set ${portVariable}.`);
+  }
+  return error as Error;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,182 @@
+/**
+ * The local stand-in for API Gateway (HTTP API, payload v2) in front of the
+ * real handlers: it serves the route table (shared/routes.ts), turns each
+ * request into the event and context AWS would pass, and the handler's
+ * result back into an HTTP response. Plain node:http: the adapter is thin
+ * and a framework would add a second routing table that could drift.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { ROUTES, type Route } from '../../shared/routes';
+import { buildHttpEvent, buildLambdaContext } from './lambda-event';
+
+/** Request bodies above this get 413 without reaching a handler. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+export interface LocalServerOptions {
+  /** 0 picks a free port. */
+  port: number;
+  /** Loopback only: the local server is for this machine. */
+  host?: '127.0.0.1' | '::1' | 'localhost';
+  /** The route table to serve (the same one the CDK stack deploys). */
+  routes?: readonly Route[];
+  /** How a route's handler is loaded; tests swap in their own. Default: the `handler` export of `route.entry`. */
+  loadHandler?: (route: Route) => Promise<LambdaHandler>;
+  /** Where the one line per request goes (default stdout). */
+  log?: (line: string) => void;
+  /** Where unexpected handler failures are reported (default stderr). */
+  logError?: (message: string, error: unknown) => void;
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  host: string;
+  close(): Promise<void>;
+}
+
+const PROJECT_ROOT = resolve(__dirname, '..', '..');
+
+/** Imports the real handler module named by the route table. */
+export async function importRouteHandler(route: Route): Promise<LambdaHandler> {
+  const module = (await import(resolve(PROJECT_ROOT, route.entry))) as { handler?: LambdaHandler };
+  if (typeof module.handler !== 'function') throw new Error(`${route.entry} does not export a handler`);
+  return module.handler;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export async function createLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const host = options.host ?? '127.0.0.1';
+  // The type already says so; this guards callers that pass a string from the environment.
+  if (!LOOPBACK_HOSTS.has(host)) throw new Error(`The local server listens on loopback only, not on ${host}`);
+  const routes = options.routes ?? ROUTES;
+  const loadHandler = options.loadHandler ?? importRouteHandler;
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const logError =
+    options.logError ?? ((message: string, error: unknown) => console.error(message, error));
+
+  // Loaded once, like a warm Lambda container; a handler module that fails to load fails startup.
+  const handlers = new Map<Route, LambdaHandler>();
+  for (const route of routes) handlers.set(route, await loadHandler(route));
+
+  const server = createServer((request, response) => {
+    const started = performance.now();
+    response.on('finish', () => {
+      log(`${request.method} ${request.url} ${response.statusCode} ${Math.round(performance.now() - started)}ms`);
+    });
+    serve(request, response).catch((error: unknown) => {
+      logError(`${request.method} ${request.url} failed in the handler:`, error);
+      if (!response.headersSent) sendJson(response, 500, errorBody('internal_error', 'Something went wrong on our side.'));
+      else response.destroy();
+    });
+  });
+
+  async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const route = routes.find((r) => r.method === request.method && r.path === path);
+    // API Gateway answers any method/path pair without a route with 404 (HTTP APIs have no 405).
+    if (!route) {
+      request.resume();
+      sendJson(response, 404, errorBody('route_not_found', `No route for ${request.method} ${path}.`));
+      return;
+    }
+
+    const body = await readBody(request, MAX_BODY_BYTES);
+    if (body === TOO_LARGE) {
+      // Stop reading and close the connection: the client gets its answer, the rest is never buffered.
+      response.setHeader('connection', 'close');
+      sendJson(response, 413, errorBody('payload_too_large', `The request body is over ${MAX_BODY_BYTES} bytes.`));
+      response.on('finish', () => request.destroy());
+      return;
+    }
+
+    const event = buildHttpEvent(
+      {
+        method: request.method ?? 'GET',
+        url: request.url ?? '/',
+        headers: request.headers,
+        body: body.toString('utf8'),
+        sourceIp: request.socket.remoteAddress,
+      },
+      `${route.method} ${route.path}`,
+    );
+    const handler = handlers.get(route) as LambdaHandler;
+    const result = await handler(event, buildLambdaContext(route.name, route.timeoutSeconds));
+    sendResult(response, result);
+  }
+
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port, host, () => {
+      server.off('error', rejectListen);
+      resolveListen();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
+    port: address.port,
+    host: address.address,
+    close: () =>
+      new Promise<void>((resolveClose, rejectClose) => {
+        server.close((error) => (error ? rejectClose(error) : resolveClose()));
+        // In-flight requests finish; idle keep-alive connections would otherwise hold close() open.
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+const TOO_LARGE = Symbol('too large');
+
+/**
+ * Reads the whole body, or stops at the first byte past the cap (also when no
+ * content-length was sent). Events, not `for await`: leaving that loop early
+ * would destroy the socket before the 413 is written.
+ */
+function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | typeof TOO_LARGE> {
+  if (Number(request.headers['content-length']) > maxBytes) return Promise.resolve(TOO_LARGE);
+  return new Promise((resolveBody, rejectBody) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total <= maxBytes) return void chunks.push(chunk);
+      request.off('data', onData).off('end', onEnd).pause();
+      resolveBody(TOO_LARGE);
+    };
+    const onEnd = () => resolveBody(Buffer.concat(chunks));
+    request.on('data', onData).on('end', onEnd).once('error', rejectBody);
+  });
+}
+
+/**
+ * Turns a handler's result into a response the way API Gateway's payload v2
+ * does: a result with a statusCode is used as is, anything else is a 200
+ * whose body is the result as JSON.
+ */
+function sendResult(response: ServerResponse, result: unknown): void {
+  const structured = result as APIGatewayProxyStructuredResultV2 | undefined;
+  if (!structured || typeof structured !== 'object' || typeof structured.statusCode !== 'number') {
+    sendJson(response, 200, result ?? null);
+    return;
+  }
+  for (const [name, value] of Object.entries(structured.headers ?? {})) response.setHeader(name, String(value));
+  if (structured.cookies?.length) response.setHeader('set-cookie', structured.cookies);
+  if (!response.hasHeader('content-type')) response.setHeader('content-type', 'application/json');
+  const body = structured.body ?? '';
+  response.statusCode = structured.statusCode;
+  response.end(structured.isBase64Encoded ? Buffer.from(body, 'base64') : body);
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+const errorBody = (code: string, message: string) => ({ error: { code, message } });

@@ -1,0 +1,158 @@
+/**
+ * POST /session/use-for-improvement through the local server: every row of
+ * DESIGN.md's table, and every malformed request it names (400 / 415).
+ */
+import { seedSession, uniqueId } from '../support/handlers';
+import { errorCode, startTestApi, type TestApi } from './local-api';
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+});
+afterAll(() => api.server.close());
+
+const PATH = '/session/use-for-improvement';
+
+describe('answers', () => {
+  test('unknown session → 404 session_not_found', async () => {
+    const answer = await api.schedule(uniqueId('unknown'));
+    expect(answer.status).toBe(404);
+    expect(errorCode(answer)).toBe('session_not_found');
+  });
+
+  test('payload search → 200 skipped payload_search, even with events', async () => {
+    const id = await seedSession({ is_payload_search: true }, 2);
+    const answer = await api.schedule(id);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ session_id: id, status: 'skipped', reason: 'payload_search' });
+  });
+
+  test('no events and not irrelevant → 200 skipped no_events', async () => {
+    const id = await seedSession({}, 0);
+    const answer = await api.schedule(id);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ session_id: id, status: 'skipped', reason: 'no_events' });
+  });
+
+  test('irrelevant without events → scheduled (a negative example)', async () => {
+    const id = await seedSession({ is_irrelevant: true }, 0);
+    const answer = await api.schedule(id);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({
+      session_id: id,
+      status: 'scheduled',
+      batch_id: expect.stringMatching(/^\d{6}$/),
+      session_number: expect.any(Number),
+    });
+  });
+
+  test('eligible, first time → scheduled; again → already_scheduled with the same batch and number', async () => {
+    const id = await seedSession({}, 1);
+    const first = await api.schedule(id);
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({
+      session_id: id,
+      status: 'scheduled',
+      batch_id: expect.stringMatching(/^\d{6}$/),
+      session_number: expect.any(Number),
+    });
+    const again = await api.schedule(id);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ ...first.body, status: 'already_scheduled' });
+  });
+
+  test('already scheduled in a released batch → already_scheduled in that batch; new sessions go to the next one', async () => {
+    const id = await seedSession({}, 1);
+    const first = await api.schedule(id);
+    const released = await api.release(uniqueId('r'));
+    expect(released.status).toBe(200);
+    expect(released.body.batch_id).toBe(first.body.batch_id);
+
+    const again = await api.schedule(id);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ ...first.body, status: 'already_scheduled' });
+
+    const next = await api.schedule(await seedSession({}, 1));
+    expect(next.body.status).toBe('scheduled');
+    expect(Number(next.body.batch_id)).toBe(Number(first.body.batch_id) + 1);
+  });
+
+  test('a JSON content type with parameters or a +json suffix is JSON', async () => {
+    const id = await seedSession({}, 1);
+    for (const contentType of ['application/json; charset=utf-8', 'application/vnd.api+json']) {
+      const answer = await api.request(PATH, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: JSON.stringify({ session_id: id }),
+      });
+      expect(answer.status).toBe(200);
+    }
+  });
+});
+
+describe('malformed requests → 400 invalid_request, and nothing changes', () => {
+  const post = (body: string | undefined, contentType: string | undefined = 'application/json') =>
+    api.request(PATH, { method: 'POST', headers: contentType ? { 'content-type': contentType } : {}, body });
+
+  test.each([
+    ['missing session_id', '{}'],
+    ['session_id not a string', '{"session_id": 42}'],
+    ['session_id null', '{"session_id": null}'],
+    ['empty session_id', '{"session_id": ""}'],
+    ['session_id with a space', '{"session_id": "a b"}'],
+    ['session_id with a slash', '{"session_id": "a/b"}'],
+    ['session_id of 129 characters', JSON.stringify({ session_id: 'x'.repeat(129) })],
+    ['a JSON array', '[]'],
+    ['a JSON string', '"abc"'],
+    ['JSON null', 'null'],
+    ['malformed JSON', '{"session_id": '],
+    ['an empty body', ''],
+  ])('%s', async (_name, body) => {
+    const answer = await post(body);
+    expect(answer.status).toBe(400);
+    expect(errorCode(answer)).toBe('invalid_request');
+  });
+
+  test('missing body', async () => {
+    const answer = await post(undefined);
+    expect(answer.status).toBe(400);
+    expect(errorCode(answer)).toBe('invalid_request');
+  });
+
+  test('an unknown field is rejected and the session stays unscheduled', async () => {
+    const id = await seedSession({}, 1);
+    const answer = await post(JSON.stringify({ session_id: id, priority: 'high' }));
+    expect(answer.status).toBe(400);
+    expect(errorCode(answer)).toBe('invalid_request');
+    expect(answer.body.error.message).toMatch(/priority/);
+    expect((await api.schedule(id)).body.status).toBe('scheduled');
+  });
+
+  test('a session_id of 128 allowed characters is well-formed (→ 404, not 400)', async () => {
+    const answer = await api.schedule(`A-z0.9_:@${uniqueId()}`.padEnd(128, 'x'));
+    expect(answer.status).toBe(404);
+  });
+});
+
+describe('bodies that are not JSON by content type → 415 unsupported_media_type', () => {
+  test.each([['text/plain'], ['application/x-www-form-urlencoded'], ['multipart/form-data; boundary=x']])(
+    '%s',
+    async (contentType) => {
+      const id = await seedSession({}, 1);
+      const answer = await api.request(PATH, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: JSON.stringify({ session_id: id }),
+      });
+      expect(answer.status).toBe(415);
+      expect(errorCode(answer)).toBe('unsupported_media_type');
+      expect((await api.schedule(id)).body.status).toBe('scheduled');
+    },
+  );
+
+  test('no content type at all', async () => {
+    const answer = await api.request(PATH, { method: 'POST', body: Buffer.from('{"session_id":"x"}') });
+    expect(answer.status).toBe(415);
+    expect(errorCode(answer)).toBe('unsupported_media_type');
+  });
+});

@@ -1,0 +1,169 @@
+/**
+ * What the local server adds around the handlers, as API Gateway would:
+ * routing (404 JSON), the body cap (413 without calling the handler), the
+ * v2 event and Lambda context, 500 without a stack trace, one log line per
+ * request, loopback only.
+ */
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { createLocalServer, importRouteHandler, MAX_BODY_BYTES, type LambdaHandler } from '../../infra/local/server';
+import { routeNamed, type Route } from '../../shared/routes';
+import { uniqueId } from '../support/handlers';
+import { errorCode, startTestApi, type TestApi } from './local-api';
+
+/** The real handlers, with a record of every call that reached them. */
+const calls: Array<{ route: Route['name']; event: APIGatewayProxyEventV2; remainingMs: number }> = [];
+const recordingHandler = async (route: Route): Promise<LambdaHandler> => {
+  const real = await importRouteHandler(route);
+  return (event, context: Context) => {
+    // A copy: the middy stack parses the body in place.
+    calls.push({ route: route.name, event: structuredClone(event as APIGatewayProxyEventV2), remainingMs: context.getRemainingTimeInMillis() });
+    return real(event, context);
+  };
+};
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi({ loadHandler: recordingHandler });
+});
+afterAll(() => api.server.close());
+beforeEach(() => {
+  calls.length = 0;
+});
+
+const json = { 'content-type': 'application/json' };
+
+describe('request bodies are capped at 1 MB', () => {
+  test('a body of exactly 1 MB reaches the handler', async () => {
+    const body = JSON.stringify({ session_id: uniqueId('big') });
+    const answer = await api.request('/session/use-for-improvement', {
+      method: 'POST',
+      headers: json,
+      body: body.padEnd(MAX_BODY_BYTES, ' '),
+    });
+    expect(answer.status).toBe(404); // well-formed, unknown session
+    expect(calls).toHaveLength(1);
+  });
+
+  test('one byte more → 413 payload_too_large, and the handler is not called', async () => {
+    const answer = await api.request('/session/use-for-improvement', {
+      method: 'POST',
+      headers: json,
+      body: 'x'.repeat(MAX_BODY_BYTES + 1),
+    });
+    expect(answer.status).toBe(413);
+    expect(errorCode(answer)).toBe('payload_too_large');
+    expect(calls).toHaveLength(0);
+  });
+
+  test('a chunked body without content-length is cut off as it streams in', async () => {
+    const piece = new Uint8Array(64 * 1024).fill(0x20);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // 20 MB on offer; the server stops reading after the first 1 MB.
+        if (sent >= 20 * MAX_BODY_BYTES) return controller.close();
+        sent += piece.length;
+        controller.enqueue(piece);
+      },
+    });
+    const answer = await api.request('/batch/release', { method: 'POST', headers: json, body, duplex: 'half' } as RequestInit);
+    expect(answer.status).toBe(413);
+    expect(errorCode(answer)).toBe('payload_too_large');
+    expect(calls).toHaveLength(0);
+    expect(sent).toBeLessThan(20 * MAX_BODY_BYTES);
+  });
+
+  test('the server keeps serving after a 413', async () => {
+    await api.request('/batch/release', { method: 'POST', headers: json, body: 'x'.repeat(2 * MAX_BODY_BYTES) });
+    expect((await api.release(uniqueId('r'))).status).toBe(404); // nothing collecting in this file's table
+  });
+});
+
+describe('routing', () => {
+  test.each([
+    ['GET', '/'],
+    ['GET', '/nope'],
+    ['GET', '/session/use-for-improvement'],
+    ['POST', '/batch/sessions'],
+    ['DELETE', '/batch/release'],
+    ['GET', '/batch/sessions/'],
+    ['GET', '/BATCH/SESSIONS'],
+  ])('%s %s → 404 route_not_found, JSON', async (method, path) => {
+    const answer = await api.request(path, { method });
+    expect(answer.status).toBe(404);
+    expect(errorCode(answer)).toBe('route_not_found');
+    expect(calls).toHaveLength(0);
+  });
+
+  test('each route reaches its handler with an API Gateway v2 event and a context counting down from its timeout', async () => {
+    await api.request('/batch/sessions?batch_id=000001&limit=1&limit=2', { headers: { 'X-Trace': 'abc' } });
+    const [call] = calls;
+    const route = routeNamed('GetBatchPage');
+    expect(call?.route).toBe(route.name);
+    expect(call?.event).toMatchObject({
+      version: '2.0',
+      routeKey: 'GET /batch/sessions',
+      rawPath: '/batch/sessions',
+      rawQueryString: 'batch_id=000001&limit=1&limit=2',
+      queryStringParameters: { batch_id: '000001', limit: '1,2' },
+      headers: { 'x-trace': 'abc' },
+      requestContext: { http: { method: 'GET', path: '/batch/sessions' } },
+    });
+    expect(call?.remainingMs).toBeGreaterThan(route.timeoutSeconds * 1000 - 2000);
+    expect(call?.remainingMs).toBeLessThanOrEqual(route.timeoutSeconds * 1000);
+
+    await api.schedule(uniqueId('s'));
+    expect(calls[1]?.event).toMatchObject({ routeKey: 'POST /session/use-for-improvement', body: expect.stringContaining('session_id') });
+  });
+});
+
+test('one log line per request: method, path, status, milliseconds', async () => {
+  api.log.length = 0;
+  await api.schedule(uniqueId('s'));
+  await api.request('/nope');
+  expect(api.log).toEqual([
+    expect.stringMatching(/^POST \/session\/use-for-improvement 404 \d+ms$/),
+    expect.stringMatching(/^GET \/nope 404 \d+ms$/),
+  ]);
+});
+
+test('a handler that throws → 500 internal_error, no stack trace in the body, the error is logged', async () => {
+  const reported: unknown[] = [];
+  const failing = await createLocalServer({
+    port: 0,
+    log: () => undefined,
+    logError: (_message, error) => reported.push(error),
+    loadHandler: async () => async () => {
+      throw new Error('boom: secret detail');
+    },
+  });
+  try {
+    const response = await fetch(`${failing.url}/batch/release`, { method: 'POST', headers: json, body: '{}' });
+    const text = await response.text();
+    expect(response.status).toBe(500);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(JSON.parse(text)).toEqual({ error: { code: 'internal_error', message: expect.any(String) } });
+    expect(text).not.toMatch(/boom|secret|\bat\b.*:\d+/);
+    expect(reported).toEqual([expect.objectContaining({ message: 'boom: secret detail' })]);
+  } finally {
+    await failing.close();
+  }
+});
+
+test('a handler result without a statusCode is a 200 with that result as JSON, as in API Gateway', async () => {
+  const server = await createLocalServer({ port: 0, log: () => undefined, loadHandler: async () => async () => ({ ok: true }) });
+  try {
+    const response = await fetch(`${server.url}/batch/sessions`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    expect(await response.json()).toEqual({ ok: true });
+  } finally {
+    await server.close();
+  }
+});
+
+test('listens on 127.0.0.1 only, and refuses any other address', async () => {
+  expect(api.server.host).toBe('127.0.0.1');
+  expect(api.server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  await expect(createLocalServer({ port: 0, host: '0.0.0.0' as '127.0.0.1' })).rejects.toThrow(/loopback/);
+});

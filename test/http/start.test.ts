@@ -1,0 +1,98 @@
+/**
+ * `npm start` as a user runs it (in a child process of its own group,
+ * on free ports and a temporary DATA_DIR): it serves the demo data, stops
+ * cleanly on Ctrl-C (SIGINT) or SIGTERM, and a restart keeps the data without
+ * seeding again.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DEMO_SESSION_IDS } from '../../infra/local/demo-data';
+
+const ROOT = resolve(__dirname, '..', '..');
+const dataDir = mkdtempSync(join(tmpdir(), 'npm-start-'));
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  /** Resolves once npm and everything it started are gone (their stdout closed). */
+  exited: Promise<void>;
+}
+
+/** Starts the local runtime and waits for its banner. */
+async function start(): Promise<Running> {
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DYNAMODB_PORT: '0', DATA_DIR: dataDir };
+  // The defaults are under test: not this test file's table or the jest store.
+  delete env.TABLE_NAME;
+  delete env.DYNAMODB_ENDPOINT;
+  // Its own process group, so that a test can press Ctrl-C: SIGINT to the whole group, as a terminal does.
+  const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env, detached: true });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<void>((done) => child.on('close', () => done()));
+  const url = await new Promise<string>((found, failed) => {
+    const timer = setTimeout(() => failed(new Error(`no banner within 20 s:\n${output}`)), 20_000);
+    const look = () => {
+      const match = /Session improvement service, local: (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        found(match[1]!);
+      }
+    };
+    child.stdout.on('data', look);
+    void exited.then(() => {
+      clearTimeout(timer);
+      failed(new Error(`exited before serving:\n${output}`));
+    });
+  });
+  return { child, url, output: () => output, exited };
+}
+
+const schedule = async (url: string, sessionId: string) =>
+  (
+    await fetch(`${url}/session/use-for-improvement`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ session_id: sessionId }),
+    })
+  ).json();
+
+let running: Running | undefined;
+afterEach(async () => {
+  // A failed assertion must not leave a server behind: end the whole group, whatever is left of it.
+  if (!running) return;
+  try {
+    process.kill(-running.child.pid!, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+  await running.exited;
+  running = undefined;
+});
+
+test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart does not seed again', async () => {
+  running = await start();
+  expect(running.output()).toContain('Seeded the demo sessions into the empty store');
+  expect(await schedule(running.url, DEMO_SESSION_IDS.eligible[0])).toEqual({
+    session_id: DEMO_SESSION_IDS.eligible[0],
+    status: 'scheduled',
+    batch_id: '000001',
+    session_number: 1,
+  });
+  // Ctrl-C: SIGINT to npm, tsx and the server process at once.
+  process.kill(-running.child.pid!, 'SIGINT');
+  await running.exited;
+  expect(running.output()).toMatch(/^POST \/session\/use-for-improvement 200 \d+ms$/m);
+  expect(running.output()).toContain('Stopped; data kept.');
+  expect(running.output()).not.toContain('without waiting');
+
+  running = await start();
+  expect(running.output()).toContain('Existing data kept');
+  expect(await schedule(running.url, DEMO_SESSION_IDS.eligible[0])).toMatchObject({ status: 'already_scheduled', batch_id: '000001' });
+  process.kill(-running.child.pid!, 'SIGTERM');
+  await running.exited;
+  expect(running.output()).toMatch(/SIGTERM: shutting down…\nStopped; data kept\.\n$/);
+}, 60_000);
