@@ -1,0 +1,127 @@
+/**
+ * `npm run import -- FILE.jsonl` (or `-` for stdin): loads sessions and their
+ * events into the local store `npm start` runs, or, with DYNAMODB_ENDPOINT and
+ * TABLE_NAME, into any table (one in AWS included).
+ *
+ * Rejected lines go to stderr as "line N: reason"; the summary goes to stdout.
+ * Exit code: 0 all lines imported, 1 some lines rejected, 2 the import could
+ * not run or stopped on a write error (importing again is safe).
+ */
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createReadStream } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createDocumentClient } from '../../shared/data/client';
+import { SessionWriter } from '../../shared/data/session-writer';
+import { importSessions, type ImportProgress } from './import';
+import { LOCAL_DEFAULTS, localStoreEndpoint, portFromEnv } from './local-config';
+
+const USAGE = `Usage: npm run import -- FILE.jsonl   (FILE may be "-" for stdin)
+
+One JSON object per line: a session (session_id, search_query, created_at,
+search_results, optional search_meta, payload_filter, sort_by, user_id,
+is_irrelevant, is_payload_search) plus an optional "events" array
+(event_id, object_id, event_type, created_at, optional meta and session_id).
+
+Target: the local store of \`npm start\` (http://127.0.0.1:$DYNAMODB_PORT, default
+${LOCAL_DEFAULTS.dynamodbPort}; table $TABLE_NAME, default "${LOCAL_DEFAULTS.tableName}"), or any endpoint
+with DYNAMODB_ENDPOINT (e.g. https://dynamodb.eu-west-1.amazonaws.com) and TABLE_NAME.`;
+
+/** Progress is printed at most this often, so small files print none. */
+const PROGRESS_EVERY_MS = 1000;
+
+async function main(): Promise<number> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { positionals, values } = parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const file = positionals[0];
+  if (positionals.length !== 1 || !file) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+
+  const endpoint = process.env.DYNAMODB_ENDPOINT || localStoreEndpoint(portFromEnv('DYNAMODB_PORT', LOCAL_DEFAULTS.dynamodbPort));
+  const tableName = process.env.TABLE_NAME || LOCAL_DEFAULTS.tableName;
+  const db = createDocumentClient({ endpoint });
+  try {
+    await checkTable(db, endpoint, tableName);
+    const source = file === '-' ? process.stdin : createReadStream(file);
+    const progress = progressPrinter();
+    process.stderr.write(`Importing ${file === '-' ? 'stdin' : file} into table "${tableName}" at ${endpoint}\n`);
+
+    const report = await importSessions(source, new SessionWriter(db, tableName), {
+      onProgress: progress.update,
+      onReject: ({ line, reason }) => progress.print(`line ${line}: ${reason}`),
+    });
+    progress.done();
+
+    const rejected = report.rejected.length;
+    process.stdout.write(
+      `Imported ${count(report.sessions, 'session')} and ${count(report.events, 'event')} ` +
+        `from ${count(report.lines, 'line')}; rejected ${count(rejected, 'line')}.\n`,
+    );
+    return rejected > 0 ? 1 : 0;
+  } finally {
+    db.destroy();
+  }
+}
+
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** Says plainly when nothing answers at the endpoint or the table is missing, before reading the file. */
+async function checkTable(db: DynamoDBDocumentClient, endpoint: string, tableName: string): Promise<void> {
+  try {
+    await db.send(new DescribeTableCommand({ TableName: tableName }));
+  } catch (error) {
+    const { name, code } = error as { name?: string; code?: string };
+    if (name === 'ResourceNotFoundException') {
+      throw new Error(`No table "${tableName}" at ${endpoint}. Start the local service with \`npm start\`, or set TABLE_NAME.`);
+    }
+    if (code === 'ECONNREFUSED') {
+      throw new Error(`Nothing answers at ${endpoint}. Start the local service with \`npm start\`, or set DYNAMODB_ENDPOINT.`);
+    }
+    // Anything else (e.g. no dynamodb:DescribeTable permission) is left for the writes to report.
+  }
+}
+
+/** Progress on stderr at most once a second: rewritten in place on a terminal, one line each otherwise. */
+function progressPrinter() {
+  const tty = process.stderr.isTTY;
+  const started = Date.now();
+  let last = started;
+  let shown = false;
+  const clear = () => {
+    if (tty && shown) process.stderr.write('\r\x1b[K');
+    shown = false;
+  };
+  return {
+    update(p: ImportProgress) {
+      const now = Date.now();
+      if (now - last < PROGRESS_EVERY_MS) return;
+      last = now;
+      const text = `${p.lines} lines read: ${p.sessions} sessions and ${p.events} events written, ${p.rejected} rejected (${Math.round((now - started) / 1000)} s)`;
+      clear();
+      process.stderr.write(tty ? text : `${text}\n`);
+      shown = tty;
+    },
+    print(line: string) {
+      clear();
+      process.stderr.write(`${line}\n`);
+    },
+    done: clear,
+  };
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`Import failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    if ((error as Error)?.name === 'ImportWriteError') {
+      process.stderr.write('Lines before those were written; importing the same file again is safe.\n');
+    }
+    process.exit(2);
+  },
+);

@@ -1,0 +1,122 @@
+/**
+ * `npm run import` as a user runs it: the CLI in a child process (tsx), against
+ * this test file's table through DYNAMODB_ENDPOINT / TABLE_NAME, and against
+ * the default target (the local store on DYNAMODB_PORT, table session-improvement).
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { LOCAL_DEFAULTS } from '../../infra/local/local-config';
+import { ensureTable, startLocalStore } from '../../infra/local/local-store';
+import { createDocumentClient } from '../../shared/data/client';
+import { sessionKey } from '../../shared/data/keys';
+import { documentClient } from '../../shared/data/store-from-env';
+import { createTestTable, uniqueId } from '../support/handlers';
+
+const ROOT = resolve(__dirname, '..', '..');
+const dir = mkdtempSync(join(tmpdir(), 'import-cli-'));
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runImport(args: string[], env: Record<string, string | undefined>, stdin = ''): Promise<CliRun> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete childEnv[name];
+  return new Promise((done) => {
+    const child = execFile(
+      join(ROOT, 'node_modules', '.bin', 'tsx'),
+      [join(ROOT, 'infra', 'local', 'import-cli.ts'), ...args],
+      { cwd: ROOT, env: childEnv, timeout: 60_000 },
+      (error, stdout, stderr) => done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(stdin);
+  });
+}
+
+function writeJsonl(name: string, lines: string[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
+}
+
+const session = (id: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ session_id: id, search_query: 'q', created_at: 1_700_000_000, search_results: [], ...extra });
+
+beforeAll(createTestTable);
+
+test('reports rejected lines by number on stderr, a summary on stdout, and exits 1', async () => {
+  const [a, b, c] = [uniqueId('cli'), uniqueId('cli'), uniqueId('cli')];
+  const file = writeJsonl('mixed.jsonl', [
+    session(a, { events: [{ event_id: 'e1', object_id: 'p', event_type: 'click', created_at: 1_700_000_001 }] }),
+    '{not json',
+    session(b),
+    '',
+    session(c, { is_irrelevant: 'yes' }),
+  ]);
+  const run = await runImport([file], { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: process.env.TABLE_NAME });
+
+  expect(run.code).toBe(1);
+  expect(run.stderr).toMatch(/^line 2: not valid JSON/m);
+  expect(run.stderr).toMatch(/^line 5: is_irrelevant must be a boolean/m);
+  expect(run.stdout.trim()).toBe('Imported 2 sessions and 1 event from 5 lines; rejected 2 lines.');
+  const stored = await documentClient.send(new GetCommand({ TableName: process.env.TABLE_NAME, Key: sessionKey(a) }));
+  expect(stored.Item).toMatchObject({ session_id: a, is_irrelevant: false });
+  const rejected = await documentClient.send(new GetCommand({ TableName: process.env.TABLE_NAME, Key: sessionKey(c) }));
+  expect(rejected.Item).toBeUndefined();
+});
+
+test('a clean file exits 0; stdin works as "-"', async () => {
+  const file = writeJsonl('clean.jsonl', [session(uniqueId('cli'))]);
+  const env = { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: process.env.TABLE_NAME };
+  const run = await runImport([file], env);
+  expect(run).toMatchObject({ code: 0, stdout: 'Imported 1 session and 0 events from 1 line; rejected 0 lines.\n' });
+  const piped = await runImport(['-'], env, `${session(uniqueId('cli'))}\n${session(uniqueId('cli'))}\n`);
+  expect(piped).toMatchObject({ code: 0, stdout: 'Imported 2 sessions and 0 events from 2 lines; rejected 0 lines.\n' });
+});
+
+test('by default it writes to the local store on DYNAMODB_PORT, table session-improvement', async () => {
+  const store = await startLocalStore();
+  try {
+    await ensureTable(store.endpoint, LOCAL_DEFAULTS.tableName);
+    const id = uniqueId('cli');
+    const run = await runImport([writeJsonl('default.jsonl', [session(id)])], {
+      DYNAMODB_ENDPOINT: undefined,
+      TABLE_NAME: undefined,
+      DYNAMODB_PORT: String(store.port),
+    });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`into table "${LOCAL_DEFAULTS.tableName}" at ${store.endpoint}`);
+    const db = createDocumentClient({ endpoint: store.endpoint });
+    const stored = await db.send(new GetCommand({ TableName: LOCAL_DEFAULTS.tableName, Key: sessionKey(id) }));
+    db.destroy();
+    expect(stored.Item).toMatchObject({ session_id: id });
+  } finally {
+    await store.close();
+  }
+});
+
+test('a missing table, an endpoint nobody answers on, or a missing file: exit 2 with a sentence that says what to do', async () => {
+  const file = writeJsonl('one.jsonl', [session(uniqueId('cli'))]);
+  const noTable = await runImport([file], { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: 'no-such-table' });
+  expect(noTable.code).toBe(2);
+  expect(noTable.stderr).toMatch(/No table "no-such-table" at http:\/\/127\.0\.0\.1:\d+\. Start the local service with `npm start`/);
+
+  const closed = await startLocalStore();
+  await closed.close();
+  const nobody = await runImport([file], { DYNAMODB_ENDPOINT: closed.endpoint, TABLE_NAME: 'x' });
+  expect(nobody.code).toBe(2);
+  expect(nobody.stderr).toContain(`Nothing answers at ${closed.endpoint}`);
+
+  const missing = await runImport([join(dir, 'nope.jsonl')], { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: process.env.TABLE_NAME });
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/Import failed: ENOENT/);
+
+  const usage = await runImport([], {});
+  expect(usage.code).toBe(2);
+  expect(usage.stderr).toMatch(/^Usage: npm run import -- FILE\.jsonl/);
+});
