@@ -9,7 +9,9 @@ export const SERVICE_NAME = 'session-improvement';
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 
-export const metrics = new Metrics({ namespace: 'SessionImprovement', serviceName: SERVICE_NAME });
+export const METRICS_NAMESPACE = 'SessionImprovement';
+
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
 export const countMetric = (
   name: 'SessionScheduled' | 'SessionAlreadyScheduled' | 'BatchReleased' | 'SessionsPaged',

@@ -11,14 +11,11 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
-import { SERVICE_NAME } from '../../shared/observability';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/observability';
 import { BUNDLING, LAMBDA_NODE_MAJOR } from '../bundling';
 
 /** The project root: entries in the route table are relative to it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-
-/** Metric namespace of the handlers' Powertools metrics (the alarms and dashboards read it). */
-export const METRICS_NAMESPACE = 'SessionImprovement';
 
 const RUNTIMES: Record<number, lambda.Runtime> = { 22: lambda.Runtime.NODEJS_22_X };
 
