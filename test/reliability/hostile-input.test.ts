@@ -1,0 +1,430 @@
+/**
+ * Hostile input corpus (DESIGN invariant 6: bad input changes nothing and
+ * never yields a 5xx). Every HTTP case goes over real HTTP to the local server
+ * (so the 1 MB body cap and the route table are in play); every import case
+ * is one JSONL line fed to the import logic. Each HTTP case must get a 4xx
+ * with the contract's error shape and a readable message; each import line
+ * must be rejected with a reason. A scan of the whole table before and after
+ * the corpus must be identical.
+ */
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { buildHttpEvent, buildLambdaContext } from '../../infra/local/lambda-event';
+import { importSessions } from '../../infra/local/import';
+import { createLocalServer, MAX_BODY_BYTES, type LocalServer } from '../../infra/local/server';
+import { documentClient } from '../../shared/data/store-from-env';
+import {
+  createTestTable,
+  makeEvent,
+  makeSession,
+  pageHandler,
+  releaseOverHttp,
+  scheduleOverHttp,
+  seedSession,
+  uniqueId,
+  writer,
+} from '../support/handlers';
+
+interface RawRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+}
+
+interface RawAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+interface HttpCase {
+  name: string;
+  request: RawRequest;
+  status: number;
+  code: string;
+  /** Something the message must name, so the client knows what to fix. */
+  mentions?: RegExp;
+}
+
+const SCHEDULE = '/session/use-for-improvement';
+const RELEASE = '/batch/release';
+const PAGE = '/batch/sessions';
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+// Real stored things (seeded in beforeAll), so a bad request aimed at them could do harm if it got through.
+const known = { sessionId: uniqueId('target'), releasedBatch: '000001', collectingBatch: '000002' };
+
+const postJson = (path: string, body: string | Buffer, headers: Record<string, string> = JSON_TYPE): RawRequest => ({
+  method: 'POST',
+  path,
+  headers,
+  body,
+});
+const schedule = (body: string | Buffer, headers?: Record<string, string>) => postJson(SCHEDULE, body, headers);
+const release = (body: string | Buffer, headers?: Record<string, string>) => postJson(RELEASE, body, headers);
+const page = (query: string): RawRequest => ({ method: 'GET', path: `${PAGE}?${query}` });
+
+const nested = (depth: number, leaf = '"x"') => '['.repeat(depth) + leaf + ']'.repeat(depth);
+const nestedObject = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+
+/** Strings that look like keys of the single table, or that a careless layer might mistake for one. */
+const KEY_LIKE_IDS: Array<[string, string]> = [
+  ['"#"', '#'],
+  ['"SESSION#x"', 'SESSION#x'],
+  ['"BATCH#000001"', 'BATCH#000001'],
+  ['"RELEASE#r1"', 'RELEASE#r1'],
+  ['"#SESSION"', '#SESSION'],
+  ['"EVENT#000000000001#e"', 'EVENT#000000000001#e'],
+  ['"BATCH" with a "#COLLECTING" suffix', 'BATCH#COLLECTING'],
+];
+
+const BAD_IDS: Array<[string, unknown]> = [
+  ['an empty string', ''],
+  ['129 characters', 'x'.repeat(129)],
+  ['a NUL byte', 'a\u0000b'],
+  ['a newline', 'a\nb'],
+  ['a trailing newline', 'abc\n'],
+  ['a tab', 'a\tb'],
+  ['a DEL control character', 'a\u007fb'],
+  ['a Cyrillic look-alike "ѕ"', 'ѕession-1'],
+  ['fullwidth letters', 'ａｂｃ'],
+  ['a zero-width space', 'a\u200bb'],
+  ['a right-to-left override', 'a\u202eb'],
+  ['an emoji', 'ok-🙂'],
+  ['a path traversal', '../etc/passwd'],
+  ['a percent-encoded slash', 'a%2Fb'],
+  ['a space', 'a b'],
+  ['a number', 42],
+  ['null', null],
+  ['true', true],
+  ['an object', { id: 'x' }],
+  ['an array', ['x']],
+];
+
+function httpCases(): HttpCase[] {
+  const invalid = (name: string, request: RawRequest, mentions?: RegExp): HttpCase => ({
+    name,
+    request,
+    status: 400,
+    code: 'invalid_request',
+    mentions,
+  });
+  const unsupported = (name: string, request: RawRequest): HttpCase => ({
+    name,
+    request,
+    status: 415,
+    code: 'unsupported_media_type',
+  });
+  const tooLarge = (name: string, request: RawRequest): HttpCase => ({ name, request, status: 413, code: 'payload_too_large' });
+  const cases: HttpCase[] = [];
+
+  for (const [endpoint, send, field] of [
+    ['schedule', schedule, 'session_id'],
+    ['release', release, 'release_id'],
+  ] as const) {
+    const ok = () => (endpoint === 'schedule' ? known.sessionId : uniqueId('r'));
+    cases.push(
+      // Malformed JSON.
+      invalid(`${endpoint}: truncated JSON`, send(`{"${field}": "${ok()}`), /JSON/i),
+      invalid(`${endpoint}: unquoted key`, send(`{${field}: "x"}`), /JSON/i),
+      invalid(`${endpoint}: trailing comma`, send(`{"${field}": "x",}`), /JSON/i),
+      invalid(`${endpoint}: single quotes`, send(`{'${field}': 'x'}`), /JSON/i),
+      invalid(`${endpoint}: a byte-order mark before the JSON`, send(`\uFEFF{"${field}": "x"}`)),
+      invalid(`${endpoint}: two JSON documents`, send(`{"${field}": "x"}{"${field}": "y"}`), /JSON/i),
+      invalid(`${endpoint}: bytes that are not UTF-8`, send(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]))),
+      // Not an object, or empty.
+      invalid(`${endpoint}: an empty body`, send('')),
+      invalid(`${endpoint}: a body of spaces`, send('   \n ')),
+      invalid(`${endpoint}: JSON null`, send('null')),
+      invalid(`${endpoint}: a JSON array`, send(`[{"${field}": "x"}]`)),
+      invalid(`${endpoint}: a JSON string`, send(`"${field}"`)),
+      invalid(`${endpoint}: a JSON number`, send('42')),
+      // Content types that are not JSON.
+      unsupported(`${endpoint}: text/plain`, send(`{"${field}": "x"}`, { 'content-type': 'text/plain' })),
+      unsupported(`${endpoint}: a form`, send(`${field}=x`, { 'content-type': 'application/x-www-form-urlencoded' })),
+      unsupported(`${endpoint}: multipart`, send('--b\r\n\r\nx\r\n--b--', { 'content-type': 'multipart/form-data; boundary=b' })),
+      unsupported(`${endpoint}: application/jsonx`, send(`{"${field}": "x"}`, { 'content-type': 'application/jsonx' })),
+      unsupported(`${endpoint}: application/xml`, send(`<${field}>x</${field}>`, { 'content-type': 'application/xml' })),
+      unsupported(`${endpoint}: no content type`, send(`{"${field}": "x"}`, {})),
+      // Sizes and depth.
+      tooLarge(`${endpoint}: a body over the 1 MB cap`, send(JSON.stringify({ [field]: 'x'.repeat(MAX_BODY_BYTES + 10) }))),
+      invalid(`${endpoint}: a 900 KB id`, send(JSON.stringify({ [field]: 'x'.repeat(900 * 1024) })), new RegExp(field, 'i')),
+      invalid(`${endpoint}: 10,000 levels of nested arrays`, send(`{"${field}": ${nested(10_000)}}`), new RegExp(field, 'i')),
+      invalid(`${endpoint}: 100,000 levels of nested objects`, send(`{"${field}": ${nestedObject(100_000)}}`), new RegExp(field, 'i')),
+      // Fields.
+      invalid(`${endpoint}: no ${field}`, send('{}'), new RegExp(field, 'i')),
+      invalid(`${endpoint}: the other endpoint's field`, send(JSON.stringify({ [field === 'session_id' ? 'release_id' : 'session_id']: 'x' }))),
+      invalid(`${endpoint}: an unknown field next to a good ${field}`, send(JSON.stringify({ [field]: ok(), force: true })), /force/i),
+      invalid(`${endpoint}: a "__proto__" key`, send(`{"${field}": "${ok()}", "__proto__": {"admin": true}}`), /__proto__/i),
+      invalid(`${endpoint}: ${field} only inside "__proto__"`, send(`{"__proto__": {"${field}": "${ok()}"}}`)),
+      invalid(`${endpoint}: a "constructor.prototype" key`, send(`{"${field}": "${ok()}", "constructor": {"prototype": {"admin": true}}}`), /constructor/i),
+      invalid(`${endpoint}: a duplicated ${field} whose last value is bad`, send(`{"${field}": "${ok()}", "${field}": "SESSION#x"}`), new RegExp(field, 'i')),
+    );
+    for (const [name, id] of [...BAD_IDS, ...KEY_LIKE_IDS]) {
+      cases.push(invalid(`${endpoint}: ${field} is ${name}`, send(JSON.stringify({ [field]: id })), new RegExp(field, 'i')));
+    }
+  }
+
+  const batch = () => known.collectingBatch;
+  const pageInvalid = (name: string, query: () => string, mentions: RegExp) => ({ name, query, mentions });
+  const pageQueries = [
+    pageInvalid('no batch_id', () => 'limit=1', /batch_id/i),
+    pageInvalid('an empty batch_id', () => 'batch_id=', /batch_id/i),
+    pageInvalid('batch_id "BATCH#000001"', () => 'batch_id=BATCH%23000001', /batch_id/i),
+    pageInvalid('batch_id "SESSION#x"', () => 'batch_id=SESSION%23x', /batch_id/i),
+    pageInvalid('batch_id "#COLLECTING"', () => 'batch_id=%23COLLECTING', /batch_id/i),
+    pageInvalid('batch_id of 129 characters', () => `batch_id=${'1'.repeat(129)}`, /batch_id/i),
+    pageInvalid('batch_id with a NUL byte', () => 'batch_id=000001%00', /batch_id/i),
+    pageInvalid('batch_id with a trailing space', () => 'batch_id=000001%20', /batch_id/i),
+    pageInvalid('batch_id given twice', () => `batch_id=${batch()}&batch_id=000001`, /batch_id/i),
+    pageInvalid('batch_id as an array (batch_id[]=)', () => `batch_id[]=${batch()}`, /batch_id/i),
+    pageInvalid('batch_id in Cyrillic look-alike digits', () => 'batch_id=00000%D0%86', /batch_id/i),
+  ];
+  for (const [param, bad] of [
+    ['after_number', ['-1', '1.5', '1e3', '0x10', '+1', ' 1', '', 'NaN', 'Infinity', '99999999999999999', '9007199254740992', '1_000', '١']],
+    ['limit', ['0', '101', '-1', '1.0', '1e1', '0x1', '', '10000000000000000000000']],
+    ['events_limit', ['-1', '1001', 'abc', '1e2', '']],
+  ] as const) {
+    for (const value of bad) {
+      pageQueries.push(pageInvalid(`${param} = ${JSON.stringify(value)}`, () => `batch_id=${batch()}&${param}=${encodeURIComponent(value)}`, new RegExp(param, 'i')));
+    }
+    pageQueries.push(pageInvalid(`${param} given twice`, () => `batch_id=${batch()}&${param}=1&${param}=2`, new RegExp(param, 'i')));
+  }
+  pageQueries.push(
+    pageInvalid('an unknown query parameter', () => `batch_id=${batch()}&offset=5`, /offset/i),
+    pageInvalid('a "constructor" query parameter', () => `batch_id=${batch()}&constructor=x`, /constructor/i),
+    pageInvalid('a "__proto__" query parameter', () => `batch_id=${batch()}&__proto__=x`, /__proto__/i),
+    pageInvalid('a "__proto__[after_number]" query parameter', () => `batch_id=${batch()}&__proto__[after_number]=5`, /__proto__/i),
+  );
+  for (const q of pageQueries) {
+    cases.push({
+      name: `page: ${q.name}`,
+      request: page(q.query()),
+      status: 400,
+      code: 'invalid_request',
+      mentions: q.mentions,
+    });
+  }
+  for (const [name, batchId] of [
+    ['batch 000000', '000000'],
+    ['an unpadded batch id', '1'],
+    ['a seven-digit batch id', '0000001'],
+    ['a batch far past the last one', '999999'],
+    ['a well-formed id that is no batch', 'abc'],
+  ]) {
+    cases.push({ name: `page: ${name} → 404`, request: page(`batch_id=${batchId}`), status: 404, code: 'batch_not_found', mentions: /batch_id/i });
+  }
+
+  // Routes API Gateway would not match: 404 route_not_found (HTTP APIs have no 405).
+  for (const [name, request] of [
+    ['GET on the schedule route', { method: 'GET', path: SCHEDULE }],
+    ['DELETE on the release route', { method: 'DELETE', path: RELEASE }],
+    ['POST on the page route', postJson(PAGE, '{}')],
+    ['a path below a route', { method: 'GET', path: `${PAGE}/000001` }],
+    ['a path with a trailing slash', postJson(`${RELEASE}/`, '{"release_id":"x"}')],
+    ['an encoded path', postJson('/batch%2Frelease', '{"release_id":"x"}')],
+    ['an unknown path', { method: 'GET', path: '/admin' }],
+  ] as Array<[string, RawRequest]>) {
+    cases.push({ name: `route: ${name}`, request, status: 404, code: 'route_not_found' });
+  }
+  return cases;
+}
+
+interface ImportCase {
+  name: string;
+  line: () => Buffer;
+  /** What the reason must name. */
+  mentions: RegExp;
+}
+
+const sessionLine = (overrides: Record<string, unknown> = {}, events: unknown[] = []) =>
+  Buffer.from(JSON.stringify({ ...makeSession({ session_id: uniqueId('imp') }), ...overrides, events }));
+
+function importCases(): ImportCase[] {
+  const withEvents = (events: (sessionId: string) => unknown[]) => () => {
+    const session = makeSession({ session_id: uniqueId('imp') });
+    return Buffer.from(JSON.stringify({ ...session, events: events(session.session_id) }));
+  };
+  return [
+    { name: 'a session item over 400 KB', line: () => sessionLine({ search_query: 'q'.repeat(450 * 1024) }), mentions: /bytes/ },
+    {
+      name: 'an event item over 400 KB',
+      line: withEvents((id) => [makeEvent(id, { meta: { blob: 'e'.repeat(410 * 1024) } })]),
+      mentions: /events\[0\].*bytes/,
+    },
+    {
+      name: 'the same event twice',
+      line: withEvents((id) => {
+        const event = makeEvent(id);
+        return [event, event];
+      }),
+      mentions: /twice|event_id/,
+    },
+    { name: 'bytes that are not UTF-8', line: () => Buffer.concat([Buffer.from('{"session_id":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), mentions: /UTF-8/ },
+    { name: 'a number DynamoDB cannot store (1e200)', line: () => sessionLine({ search_meta: { score: 1e200 } }), mentions: /number/ },
+    { name: 'a number too close to zero (1e-200)', line: () => sessionLine({ search_meta: { score: 1e-200 } }), mentions: /number/ },
+    {
+      name: 'nesting deeper than DynamoDB allows (33 levels)',
+      line: () => sessionLine({ search_meta: JSON.parse(nestedObject(33)) }),
+      mentions: /nested/,
+    },
+    {
+      name: 'nesting 10,000 levels deep in search_query',
+      // Spliced in as text: JSON.stringify itself overflows the stack on 10,000 levels.
+      line: () => Buffer.from(sessionLine({ search_query: 'DEEP' }).toString().replace('"DEEP"', nested(10_000))),
+      mentions: /nested/,
+    },
+    { name: "an event of another session", line: withEvents(() => [makeEvent('someone-else')]), mentions: /session_id/ },
+    { name: 'truncated JSON', line: () => sessionLine().subarray(0, 40), mentions: /JSON/i },
+    { name: 'a JSON array', line: () => Buffer.from('[]'), mentions: /object/ },
+    { name: 'a key-like session_id', line: () => sessionLine({ session_id: 'SESSION#x' }), mentions: /session_id/ },
+    { name: 'a key-like event_id', line: withEvents((id) => [makeEvent(id, { event_id: 'EVENT#1' })]), mentions: /event_id/ },
+    { name: 'a "__proto__" key', line: () => Buffer.from(`{"__proto__":{"is_payload_search":false},${sessionLine().toString().slice(1)}`), mentions: /__proto__/i },
+    { name: 'an unknown session field', line: () => sessionLine({ priority: 1 }), mentions: /priority/ },
+    { name: 'a fractional created_at', line: () => sessionLine({ created_at: 1.5 }), mentions: /created_at/ },
+    { name: 'a negative created_at', line: () => sessionLine({ created_at: -1 }), mentions: /created_at/ },
+    { name: 'search_results not an array', line: () => sessionLine({ search_results: { object_id: 'p1' } }), mentions: /search_results/ },
+    { name: 'search_meta as an array', line: () => sessionLine({ search_meta: ['x'] }), mentions: /search_meta/ },
+    { name: 'events not an array', line: () => Buffer.from(JSON.stringify({ ...makeSession({ session_id: uniqueId('imp') }), events: {} })), mentions: /events/ },
+    { name: 'a lone UTF-16 surrogate in an object key', line: () => Buffer.from(sessionLine({ search_meta: { K: 1 } }).toString().replace('"K"', '"\\udc00"')), mentions: /surrogate/ },
+    { name: 'a lone UTF-16 surrogate in a string', line: () => Buffer.from(`{"session_id":"${uniqueId('imp')}","search_query":"\\ud800","created_at":1,"search_results":[]}`), mentions: /search_query.*surrogate/ },
+  ];
+}
+
+async function scanTable(): Promise<Array<Record<string, unknown>>> {
+  const items: Array<Record<string, unknown>> = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documentClient.send(
+      new ScanCommand({ TableName: process.env.TABLE_NAME, ConsistentRead: true, ExclusiveStartKey }),
+    );
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  const key = (item: Record<string, unknown>) => `${item.PK}\u0000${item.SK}`;
+  return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** Sends exactly these bytes and headers (fetch would add a content type and normalise the path). */
+function send(server: LocalServer, raw: RawRequest): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const body = raw.body === undefined ? undefined : Buffer.isBuffer(raw.body) ? raw.body : Buffer.from(raw.body);
+    const request = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        method: raw.method,
+        path: raw.path,
+        headers: { ...raw.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+        timeout: 10_000,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        response.on('error', reject);
+      },
+    );
+    // The server may answer 413 and close before the whole body is written: the answer still arrives.
+    request.on('error', (error) => setTimeout(() => reject(error), 100));
+    request.on('timeout', () => request.destroy(new Error(`${raw.method} ${raw.path} timed out`)));
+    request.end(body);
+  });
+}
+
+const STACK_TRACE = /\n\s+at |\bat .+:\d+:\d+|node_modules|\.[jt]s:\d+/;
+
+let server: LocalServer;
+let before: Array<Record<string, unknown>>;
+const serverErrors: unknown[] = [];
+
+beforeAll(async () => {
+  await createTestTable();
+  // Real data for the bad requests to aim at: a released batch, a collecting one, an unscheduled session.
+  const first = await seedSession({}, 2);
+  expect((await scheduleOverHttp(first)).body).toMatchObject({ status: 'scheduled', batch_id: known.releasedBatch });
+  expect((await releaseOverHttp(uniqueId('r'))).body).toMatchObject({ batch_id: known.releasedBatch });
+  await seedSession({ session_id: known.sessionId }, 1);
+  expect((await scheduleOverHttp(known.sessionId)).body).toMatchObject({ batch_id: known.collectingBatch });
+  await seedSession({}, 1);
+  await writer().upsertSession(makeSession({ session_id: uniqueId('payload'), is_payload_search: true }));
+
+  server = await createLocalServer({ port: 0, log: () => undefined, logError: (_message, error) => serverErrors.push(error) });
+  before = await scanTable();
+});
+afterAll(() => server?.close());
+
+const HTTP_CASES = httpCases();
+const IMPORT_CASES = importCases();
+
+test('the corpus has at least 60 cases', () => {
+  expect(HTTP_CASES.length + IMPORT_CASES.length).toBeGreaterThanOrEqual(60);
+  expect(new Set(HTTP_CASES.map((c) => c.name)).size).toBe(HTTP_CASES.length);
+});
+
+describe('HTTP', () => {
+  test.each(HTTP_CASES.map((c) => [c.name, c] as const))('%s', async (_name, hostile) => {
+    const answer = await send(server, hostile.request);
+    expect(answer.status).toBe(hostile.status);
+    expect(answer.headers['content-type']).toBe('application/json');
+    expect(answer.text).not.toMatch(STACK_TRACE);
+    const body = JSON.parse(answer.text);
+    expect(body).toEqual({ error: { code: hostile.code, message: expect.any(String) } });
+    // A sentence: starts with a capital, ends with a full stop, short enough to read.
+    expect(body.error.message).toMatch(/^[A-Z].{8,400}\.$/s);
+    if (hostile.mentions) expect(body.error.message).toMatch(hostile.mentions);
+  });
+});
+
+describe('import', () => {
+  test.each(IMPORT_CASES.map((c) => [c.name, c] as const))('%s → the line is rejected with a reason', async (_name, hostile) => {
+    const rejected: Array<{ line: number; reason: string }> = [];
+    const line = hostile.line();
+    const source = (async function* () {
+      yield line;
+    })();
+    const report = await importSessions(source, writer(), { onReject: (r) => rejected.push(r) });
+    expect(report).toMatchObject({ lines: 1, sessions: 0, events: 0 });
+    expect(rejected).toEqual([{ line: 1, reason: expect.stringMatching(hostile.mentions) }]);
+    expect(rejected[0]!.reason).not.toMatch(STACK_TRACE);
+  });
+});
+
+test('a "__proto__" query parameter as Lambda receives it (an event parsed from JSON) → 400', async () => {
+  const event = JSON.parse(
+    JSON.stringify(buildHttpEvent({ method: 'GET', url: `${PAGE}?batch_id=${known.collectingBatch}` }, `GET ${PAGE}`)).replace(
+      '"queryStringParameters":{',
+      '"queryStringParameters":{"__proto__":"x",',
+    ),
+  );
+  expect(Object.keys(event.queryStringParameters)).toContain('__proto__');
+  const result = await pageHandler(event, buildLambdaContext('GetBatchPage', 20));
+  expect(result.statusCode).toBe(400);
+  expect(JSON.parse(result.body ?? '').error).toEqual({ code: 'invalid_request', message: expect.stringMatching(/__proto__/) });
+});
+
+test('the local server cannot be reached on any non-loopback address of this machine', async () => {
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .filter((address) => address && !address.internal)
+    .map((address) => address!.address);
+  for (const address of external) {
+    const reached = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: address, port: server.port, timeout: 2_000 });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+      socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    });
+    expect([address, reached]).toEqual([address, false]);
+  }
+});
+
+test('after the whole corpus, a scan of the table is identical to the one before', async () => {
+  expect(serverErrors).toEqual([]);
+  expect(await scanTable()).toEqual(before);
+});
