@@ -4,9 +4,9 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { store } from '../shared/data/store-from-env';
 import { releaseCollectingBatch } from '../shared/domain/release-batch';
-import { httpHandler, parseInput, type HttpEvent } from '../shared/http/middleware';
+import { httpHandler, parseInput, recordFailure, type HttpEvent } from '../shared/http/middleware';
 import { jsonResponse } from '../shared/http/response';
-import { countFailure, countMetric, logger, metrics } from '../shared/observability';
+import { countMetric, logger, metrics } from '../shared/observability';
 import { ReleaseBatchBody } from '../shared/schemas';
 
 async function release(input: unknown) {
@@ -31,7 +31,7 @@ const releaseOverHttp = httpHandler(async (event) => jsonResponse(200, await rel
 const releaseForWorkflow = middy(release)
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .use({ onError: async ({ error }) => countFailure(error?.name ?? 'Error') });
+  .use({ onError: async ({ error }) => void recordFailure(error) });
 
 const isHttpEvent = (event: unknown): event is HttpEvent =>
   typeof (event as HttpEvent)?.requestContext?.http?.method === 'string';

@@ -13,16 +13,25 @@ import { answerFor, errorResponse } from './errors';
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-/** Turns any thrown error into the contract's JSON error, logging outages and bugs. */
+/**
+ * Counts a failed invocation by its error code and logs outages (warn) and
+ * bugs (error); client mistakes are only counted. HTTP and Step Functions
+ * invocations report failures the same way.
+ */
+export function recordFailure(error: unknown) {
+  const answer = answerFor(error);
+  countFailure(answer.code);
+  if (answer.status >= 500) {
+    const level = answer.status === 503 ? 'warn' : 'error';
+    logger[level](answer.message, { error: error as Error });
+  }
+  return answer;
+}
+
+/** Turns any thrown error into the contract's JSON error. */
 const errorResponses = (): MiddlewareObj<HttpEvent, HttpResult> => ({
   onError: async (request) => {
-    const answer = answerFor(request.error);
-    countFailure(answer.code);
-    if (answer.status >= 500) {
-      const level = answer.status === 503 ? 'warn' : 'error';
-      logger[level](answer.message, { error: request.error as Error });
-    }
-    request.response = errorResponse(answer);
+    request.response = errorResponse(recordFailure(request.error));
   },
 });
 

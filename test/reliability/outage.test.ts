@@ -167,11 +167,14 @@ describe.each(Object.entries(FAULTS))('DynamoDB %s past the SDK retries', (_, ma
 
   test('a direct (Step Functions) release throws an error named ServiceUnavailable', async () => {
     fault = makeFault;
-    const { result } = await captureLogs(() => releaseDirect({ release_id: uniqueId('r') }).then(
+    const { result, warnings, errors } = await captureLogs(() => releaseDirect({ release_id: uniqueId('r') }).then(
       () => undefined,
       (error: unknown) => error,
     ));
     expect(result).toMatchObject({ name: 'ServiceUnavailable', message: expect.stringMatching(/^[A-Z].+\.$/) });
+    // Logged like the HTTP path: one warning with the cause, nothing at error level.
+    expect(warnings).toEqual([[expect.any(String), { error: expect.objectContaining({ name: 'ServiceUnavailable' }) }]]);
+    expect(errors).toEqual([]);
     await settle();
     expect(attempts).toBe(logicalCalls * MAX_ATTEMPTS);
   });
