@@ -1,0 +1,362 @@
+/**
+ * npm run bench — what the service costs, side by side with DynamoDB's floor,
+ * in one run on the embedded store. Prints a table, writes bench-report.json
+ * in the working directory and exits non-zero if a budget is missed.
+ *
+ * Processes: dynalite runs in a process of its own (DynamoDB is remote from a
+ * Lambda too); each measurement that involves the handlers runs in a fresh
+ * child process with the handlers' environment, so its CPU, memory and log
+ * output are the service's alone. See README ("Performance") for what each
+ * budget means.
+ *
+ * BENCH_SESSIONS=1000 npm run bench gives a quicker, smaller run while
+ * working on the bench itself; the budgets are defined for the default 10,000.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureTable } from '../../infra/local/local-store';
+import { createDocumentClient } from '../../shared/data/client';
+import { SERVICE_NAME } from '../../shared/observability';
+import { buildBundles, bytesOverBaseline, type BuiltBundle } from './bundles';
+import { measureColdInit } from './cold-init';
+import type { DrainInput, DrainResult } from './drain-worker';
+import { measureLatency, type LatencyResult } from './latency';
+import type { OpsInput, OpsResult } from './ops-worker';
+import type { OverheadInput, OverheadResult } from './overhead-worker';
+import { budget, printBudgets, printTable, round, writeReport, type BudgetKind } from './report';
+import { seedScheduledBatch, seedUnscheduledSessions } from './seed';
+import { runWorker, startWorker } from './workers';
+
+const CONFIG = {
+  drainSessions: Number(process.env.BENCH_SESSIONS ?? 10_000),
+  eventsPerSession: 20,
+  overhead: { runs: 40, warmup: 5 },
+  coldInitRuns: 31,
+  latency: { connections: 32, durationSeconds: 5 },
+  /** Unscheduled sessions for the schedule latency run (it stops early if it uses them all up). */
+  schedulePool: 3_000,
+  tableName: 'bench',
+};
+
+const REPORT_FILE = path.resolve(process.cwd(), 'bench-report.json');
+
+/** What a worker process needs to run the handlers against the bench table. */
+const serviceEnv = (endpoint: string): Record<string, string> => ({
+  TABLE_NAME: CONFIG.tableName,
+  DYNAMODB_ENDPOINT: endpoint,
+  AWS_REGION: 'local',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_METRICS_NAMESPACE: 'SessionImprovementBench',
+});
+
+const stepSeconds: Record<string, number> = {};
+async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  process.stdout.write(`• ${name}… `);
+  const result = await run();
+  stepSeconds[name] = round((performance.now() - started) / 1000, 1);
+  console.log(`${stepSeconds[name]} s`);
+  return result;
+}
+
+async function main() {
+  const started = performance.now();
+  // Wall-clock ratios need the CPUs to ourselves: note how busy the machine was.
+  const loadAtStart = os.loadavg()[0]!;
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const bundleDir = mkdtempSync(path.join(os.tmpdir(), 'bench-bundles-'));
+  const store = startWorker<{ endpoint: string }>('store-process.ts', {});
+
+  try {
+    // Bundles and cold starts first, while nothing else runs.
+    const bundles = await step('build bundles', () => buildBundles(bundleDir));
+    const coldInit = await step('cold init', () =>
+      measureColdInit([...bundles.handlers, bundles.baseline], CONFIG.coldInitRuns),
+    );
+
+    const { endpoint } = await store.answer;
+    await ensureTable(endpoint, CONFIG.tableName);
+    const db = createDocumentClient({ endpoint });
+    const env = serviceEnv(endpoint);
+
+    const seed = await step(`seed ${CONFIG.drainSessions} sessions × ${CONFIG.eventsPerSession} events`, () =>
+      seedScheduledBatch(db, CONFIG.tableName, {
+        sessions: CONFIG.drainSessions,
+        eventsPerSession: CONFIG.eventsPerSession,
+        idPrefix: 'drain',
+        concurrency: 32,
+      }),
+    );
+    const pool = await step(`seed ${CONFIG.schedulePool} unscheduled sessions`, () =>
+      seedUnscheduledSessions(db, CONFIG.tableName, {
+        sessions: CONFIG.schedulePool,
+        eventsPerSession: 1,
+        idPrefix: 'pool',
+        concurrency: 32,
+      }),
+    );
+
+    const overhead = await step('handler overhead', () =>
+      runWorker<OverheadResult>('overhead-worker.ts', env, [
+        JSON.stringify({ batchId: seed.batchId, batchSize: seed.sessions, ...CONFIG.overhead } satisfies OverheadInput),
+      ]),
+    );
+
+    const drain = (mode: DrainInput['mode']) =>
+      runWorker<DrainResult>('drain-worker.ts', env, [
+        JSON.stringify({ mode, batchId: seed.batchId, expectedSessions: seed.sessions } satisfies DrainInput),
+      ]);
+    const drainCompared = await step('drain: handler vs direct, page by page', () => drain('compare'));
+    const drainHandler = await step('drain: handler alone (peak memory)', () => drain('handler'));
+    const drainRatio = drainCompared.handler.sessionsPerSecond / drainCompared.direct!.sessionsPerSecond;
+
+    // Takes the first sessions of the pool; releases the seeded batch at its end.
+    const ops = await step('round trips and consumed capacity', () =>
+      runWorker<OpsResult>('ops-worker.ts', env, [
+        JSON.stringify({ batchId: seed.batchId, sessionIds: pool.sessionIds.slice(0, 4) } satisfies OpsInput),
+      ]),
+    );
+
+    const latency = await step('latency under load', () => measureEndpoints(env, seed.batchId, pool.sessionIds.slice(4), ops));
+
+    // ── budgets ────────────────────────────────────────────────────────────
+    const slowest = coldInit.filter((c) => c.name !== bundles.baseline.name).sort((a, b) => b.medianImportMs - a.medianImportMs)[0]!;
+    const baselineInit = coldInit.find((c) => c.name === bundles.baseline.name)!;
+    const largest = [...bundles.handlers].sort((a, b) => b.bytes - a.bytes)[0]!;
+    const networkAtLoad = coldInit.flatMap((c) => c.networkAtLoad.map((r) => `${c.name}: ${r}`));
+    // Preconditions of the figures: if one fails, the ratios compare the wrong things.
+    const checks = [
+      {
+        name: 'no network at module load',
+        pass: networkAtLoad.length === 0,
+        detail: networkAtLoad.length ? networkAtLoad.join(', ') : 'no socket, HTTP request or fetch while loading any bundle',
+      },
+      {
+        name: 'direct page sends the handler’s requests',
+        pass: overhead.sameRequests,
+        detail: `${overhead.requestsPerPage} requests per page, compared as wire bodies`,
+      },
+      {
+        name: 'every latency response as expected',
+        pass: latency.every((l) => l.unexpected === 0),
+        detail: latency.map((l) => `${l.name}: ${JSON.stringify(l.statusCodes)}, ${l.errors} errors`).join('; '),
+      },
+    ];
+
+    const entries: Array<[string, number, number, BudgetKind, string]> = [
+      ['page_round_trips', ops.page.rounds, 2, 'max', `${ops.page.calls} calls for 100 sessions × ${CONFIG.eventsPerSession} events`],
+      ['schedule_round_trips', ops.schedule.rounds, 3, 'max', `${ops.schedule.calls} calls, eligible session, first time`],
+      [
+        'handler_overhead_ratio',
+        overhead.ratio,
+        1.15,
+        'max',
+        `median ${round(overhead.handlerMs.median)} ms ÷ ${round(overhead.directMs.median)} ms, ${overhead.runs} runs each`,
+      ],
+      [
+        'drain_ratio',
+        drainRatio,
+        0.85,
+        'min',
+        `${round(drainCompared.handler.sessionsPerSecond)} ÷ ${round(drainCompared.direct!.sessionsPerSecond)} sessions/s`,
+      ],
+      [
+        'cold_init_ratio',
+        slowest.medianImportMs / baselineInit.medianImportMs,
+        1.2,
+        'max',
+        `${slowest.name} ${round(slowest.medianImportMs)} ms ÷ ${round(baselineInit.medianImportMs)} ms, median of ${CONFIG.coldInitRuns}`,
+      ],
+      [
+        'bundle_size_ratio',
+        largest.bytes / bundles.baseline.bytes,
+        1.2,
+        'max',
+        `${largest.name} ${kb(largest.bytes)} ÷ ${kb(bundles.baseline.bytes)}`,
+      ],
+      ['drain_peak_rss_mb', drainHandler.peakRssMb, 256, 'max', `VmHWM of the handler drain process`],
+    ];
+    const budgets = entries.map(([name, value, limit, kind, note]) => ({ ...budget(name, value, limit, kind), kind, note }));
+
+    const totalSeconds = round((performance.now() - started) / 1000, 1);
+    const report = {
+      budgets: budgets.map(({ name, value, limit, pass }) => ({ name, value, limit, pass })),
+      checks,
+      run: {
+        date: new Date().toISOString(),
+        node: process.version,
+        platform: `${os.platform()} ${os.arch()}`,
+        cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`,
+        memoryGb: round(os.totalmem() / 1024 ** 3, 1),
+        loadAverage1m: { atStart: round(loadAtStart, 2), atEnd: round(os.loadavg()[0]!, 2) },
+        totalSeconds,
+        stepSeconds,
+        config: CONFIG,
+      },
+      seed: { ...seed, unscheduledPool: { sessions: pool.sessionIds.length, seconds: pool.seconds } },
+      roundTrips: {
+        ...ops.roundTripDetails,
+        originDesignPageRounds: 1 + 100,
+        note: 'The origin API reads a page of N sessions with N+1 sequential queries (and reads every event of a session to see if it has one); here a page is 2 rounds whatever N is.',
+      },
+      handlerOverhead: overhead,
+      drain: { compared: drainCompared, handlerAlone: drainHandler },
+      coldInit: coldInit.map((c) => ({
+        ...c,
+        medianImportMs: round(c.medianImportMs),
+        medianImportCpuMs: round(c.medianImportCpuMs),
+        medianSinceProcessStartMs: round(c.medianSinceProcessStartMs),
+        ratioToBaseline: round(c.medianImportMs / baselineInit.medianImportMs, 3),
+        cpuRatioToBaseline: round(c.medianImportCpuMs / baselineInit.medianImportCpuMs, 3),
+      })),
+      bundles: [...bundles.handlers, bundles.baseline].map((b) => bundleSummary(b, bundles.baseline)),
+      consumedCapacity: ops.capacity,
+      latency,
+    };
+    writeReport(REPORT_FILE, report);
+
+    console.log();
+    printBudgets(budgets);
+    for (const check of checks) console.log(`${check.pass ? 'ok  ' : 'FAIL'} ${check.name}${check.pass ? '' : `: ${check.detail}`}`);
+    const baselineBuiltins = new Set(baselineInit.builtinsLoaded);
+    const extraBuiltins = [...new Set(coldInit.flatMap((c) => c.builtinsLoaded))].filter((m) => !baselineBuiltins.has(m));
+    console.log(`Node built-ins the handlers load at init beyond the baseline: ${extraBuiltins.join(', ') || 'none'}`);
+    if (!budgets.every((b) => b.pass)) {
+      console.log(`What ${largest.name} adds over the baseline: ${bytesOverBaseline(largest, bundles.baseline).slice(0, 6).map((s) => `${s.source} ${kb(s.bytes)}`).join(', ')}`);
+    }
+    console.log(
+      `Handler overhead in CPU per page: ${round(overhead.medianCpuMs.handler)} ms vs ${round(overhead.medianCpuMs.direct)} ms direct; ` +
+        `drain peak RSS ${round(drainHandler.peakRssMb)} MiB (${round(drainHandler.rssBeforeMb)} MiB before the first page, tsx loader included).`,
+    );
+    console.log();
+    printDetails(report.coldInit, bundles, ops, latency);
+    console.log(`\nTotal ${totalSeconds} s; report written to ${REPORT_FILE}`);
+    if (loadAtStart > os.cpus().length / 2) {
+      console.log(
+        `Note: the machine was busy when the run started (1-minute load average ${round(loadAtStart, 2)} on ${os.cpus().length} CPUs); ` +
+          'the time ratios (handler_overhead_ratio, drain_ratio, cold_init_ratio) are only meaningful on an otherwise idle machine.',
+      );
+    }
+    if (budgets.some((b) => !b.pass) || checks.some((c) => !c.pass)) process.exitCode = 1;
+  } finally {
+    store.child.disconnect();
+    rmSync(bundleDir, { recursive: true, force: true });
+  }
+}
+
+async function measureEndpoints(env: Record<string, string>, batchId: string, pool: string[], ops: OpsResult) {
+  const server = startWorker<{ url: string }>('server-worker.ts', env);
+  try {
+    const { url } = await server.answer;
+    const options = CONFIG.latency;
+    const results: LatencyResult[] = [];
+    const pages = Math.max(1, Math.floor(CONFIG.drainSessions / 10));
+    results.push(
+      await measureLatency(
+        url,
+        {
+          name: 'GET /batch/sessions (limit 10, 20 events each)',
+          method: 'GET',
+          path: (i) => `/batch/sessions?batch_id=${batchId}&after_number=${(i % pages) * 10}&limit=10`,
+          expectStatus: 200,
+        },
+        options,
+      ),
+    );
+    results.push(
+      await measureLatency(
+        url,
+        {
+          name: 'POST /session/use-for-improvement (first time)',
+          method: 'POST',
+          path: () => '/session/use-for-improvement',
+          body: (i) => JSON.stringify({ session_id: pool[i % pool.length] }),
+          maxRequests: pool.length,
+          expectStatus: 200,
+        },
+        options,
+      ),
+    );
+    results.push(
+      await measureLatency(
+        url,
+        {
+          name: 'POST /batch/release (repeated release_id)',
+          method: 'POST',
+          path: () => '/batch/release',
+          body: () => JSON.stringify({ release_id: ops.releaseId }),
+          expectStatus: 200,
+        },
+        options,
+      ),
+    );
+    return results;
+  } finally {
+    server.child.disconnect();
+  }
+}
+
+const kb = (bytes: number) => `${round(bytes / 1024, 1)} KB`;
+
+function bundleSummary(bundle: BuiltBundle, baseline: BuiltBundle) {
+  return {
+    name: bundle.name,
+    entry: bundle.entry,
+    bytes: bundle.bytes,
+    ratioToBaseline: round(bundle.bytes / baseline.bytes, 3),
+    overBaseline: bundle === baseline ? [] : bytesOverBaseline(bundle, baseline).slice(0, 8),
+  };
+}
+
+function printDetails(
+  coldInit: {
+    name: string;
+    medianImportMs: number;
+    medianImportCpuMs: number;
+    medianSinceProcessStartMs: number;
+    ratioToBaseline: number;
+    cpuRatioToBaseline: number;
+  }[],
+  bundles: { handlers: BuiltBundle[]; baseline: BuiltBundle },
+  ops: OpsResult,
+  latency: LatencyResult[],
+) {
+  const all = [...bundles.handlers, bundles.baseline];
+  printTable(
+    ['bundle', 'size', 'import (median)', '÷ baseline', 'import CPU', '÷ baseline', 'process start → loaded'],
+    coldInit.map((c) => [
+      c.name,
+      kb(all.find((b) => b.name === c.name)!.bytes),
+      `${c.medianImportMs} ms`,
+      String(c.ratioToBaseline),
+      `${c.medianImportCpuMs} ms`,
+      String(c.cpuRatioToBaseline),
+      `${c.medianSinceProcessStartMs} ms`,
+    ]),
+  );
+  console.log();
+  printTable(
+    ['operation', 'calls', 'read units', 'write units'],
+    ops.capacity.operations.map((o) => [o.operation, JSON.stringify(o.calls), String(o.readUnits), String(o.writeUnits)]),
+  );
+  console.log();
+  printTable(
+    ['endpoint (32 connections)', 'requests', 'req/s', 'p50', 'p99', 'statuses'],
+    latency.map((l) => [
+      l.name,
+      String(l.requests),
+      String(round(l.requestsPerSecond)),
+      `${l.p50Ms} ms`,
+      `${l.p99Ms} ms`,
+      JSON.stringify(l.statusCodes),
+    ]),
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
