@@ -262,10 +262,11 @@ describe('DynamoDB really unreachable (nothing listens on its port), in a plain 
     });
   });
 
-  test('each HTTP handler printed one WARN log line naming the refused connection as the cause', () => {
+  test('each invocation, HTTP or direct, printed one WARN log line naming the refused connection as the cause', () => {
     expect(logged.map((line) => [line.level, line.function_name])).toEqual([
       ['WARN', 'ScheduleSession'],
       ['WARN', 'GetBatchPage'],
+      ['WARN', 'ReleaseBatch'],
       ['WARN', 'ReleaseBatch'],
     ]);
     for (const line of logged) expect(line.error.cause).toMatchObject({ code: 'ECONNREFUSED' });
