@@ -5,24 +5,10 @@
  * it with aws-local-stepfunctions, the release task answered by a local
  * function (the real handler) and the announce task by a recorder.
  */
+import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { RELEASE_STATES } from '../constructs/release-workflow';
-
-// aws-local-stepfunctions declares Node >= 22 and calls Promise.withResolvers (Node 22+); this repo also runs on Node 20.
-if (!('withResolvers' in Promise)) {
-  Object.assign(Promise, {
-    withResolvers<T>() {
-      let resolve!: (value: T | PromiseLike<T>) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
 
 /** One entry of the execution's event log (state entered/exited, retried, caught…); the package does not export the type. */
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;

@@ -7,7 +7,6 @@
  * must be rejected with a reason. A scan of the whole table before and after
  * the corpus must be identical.
  */
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -15,6 +14,7 @@ import { buildHttpEvent, buildLambdaContext } from '../../infra/local/lambda-eve
 import { importSessions } from '../../infra/local/import';
 import { createLocalServer, MAX_BODY_BYTES, type LocalServer } from '../../infra/local/server';
 import { documentClient } from '../../shared/data/store-from-env';
+import { scanTable } from '../support/scan-table';
 import {
   createTestTable,
   makeEvent,
@@ -294,19 +294,6 @@ function importCases(): ImportCase[] {
   ];
 }
 
-async function scanTable(): Promise<Array<Record<string, unknown>>> {
-  const items: Array<Record<string, unknown>> = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await documentClient.send(
-      new ScanCommand({ TableName: process.env.TABLE_NAME, ConsistentRead: true, ExclusiveStartKey }),
-    );
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  const key = (item: Record<string, unknown>) => `${item.PK}\u0000${item.SK}`;
-  return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-}
 
 /** Sends exactly these bytes and headers (fetch would add a content type and normalise the path). */
 function send(server: LocalServer, raw: RawRequest): Promise<RawAnswer> {
@@ -355,7 +342,7 @@ beforeAll(async () => {
   await writer().upsertSession(makeSession({ session_id: uniqueId('payload'), is_payload_search: true }));
 
   server = await createLocalServer({ port: 0, log: () => undefined, logError: (_message, error) => serverErrors.push(error) });
-  before = await scanTable();
+  before = await scanTable(documentClient, process.env.TABLE_NAME!);
 });
 afterAll(() => server?.close());
 
@@ -426,5 +413,5 @@ test('the local server cannot be reached on any non-loopback address of this mac
 
 test('after the whole corpus, a scan of the table is identical to the one before', async () => {
   expect(serverErrors).toEqual([]);
-  expect(await scanTable()).toEqual(before);
+  expect(await scanTable(documentClient, process.env.TABLE_NAME!)).toEqual(before);
 });

@@ -16,12 +16,12 @@
  */
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureTable } from '../../infra/local/local-store';
 import { batchIdOf, batchSeqOf } from '../../shared/domain/model';
 import { routeNamed } from '../../shared/routes';
+import { scanTable } from '../support/scan-table';
 
 const CONFIG = {
   seconds: Number(process.env.SOAK_SECONDS ?? 60),
@@ -206,19 +206,6 @@ function drive(
   });
 }
 
-async function scanTable(): Promise<Array<Record<string, any>>> {
-  const { documentClient } = await import('../../shared/data/store-from-env');
-  const items: Array<Record<string, any>> = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await documentClient.send(
-      new ScanCommand({ TableName: process.env.TABLE_NAME, ConsistentRead: true, ExclusiveStartKey }),
-    );
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return items;
-}
 
 /** Every invariant over the whole store, the answers clients got, and a walk of every batch. */
 async function checkInvariants(baseUrl: string, seen: Observations, kinds: Map<string, SessionKind>): Promise<Record<string, number>> {
@@ -228,7 +215,8 @@ async function checkInvariants(baseUrl: string, seen: Observations, kinds: Map<s
   const { store } = await import('../../shared/data/store-from-env');
   const fail = (message: string) => seen.violation(message);
 
-  const items = await scanTable();
+  const { documentClient } = await import('../../shared/data/store-from-env');
+  const items = await scanTable(documentClient, process.env.TABLE_NAME!);
   const releaseSortKey = releaseKey('x')[TABLE.sortKey];
   const pointerKey = collectingPointerKey();
   const sessions = items.filter((item) => isSessionSortKey(item[TABLE.sortKey]));

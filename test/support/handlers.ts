@@ -8,7 +8,8 @@ import { ensureTable } from '../../infra/local/local-store';
 import { documentClient } from '../../shared/data/store-from-env';
 import { SessionWriter } from '../../shared/data/session-writer';
 import { routeNamed, type Route } from '../../shared/routes';
-import type { Event, Session } from '../../shared/schemas';
+import type { Session } from '../../shared/schemas';
+import { makeEvent, makeSession, uniqueId } from './fixtures';
 import { handler as schedule } from '../../functions/schedule-session';
 import { handler as page } from '../../functions/get-batch-page';
 import { handler as release } from '../../functions/release-batch';
@@ -22,33 +23,6 @@ export interface JsonResult {
 export const createTestTable = () => ensureTable(process.env.DYNAMODB_ENDPOINT!, process.env.TABLE_NAME!);
 
 export const writer = () => new SessionWriter(documentClient, process.env.TABLE_NAME!);
-
-let counter = 0;
-/** Ids unique per test run, so tests never see each other's data. */
-export const uniqueId = (prefix = 's') => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
-
-export function makeSession(overrides: Partial<Session> = {}): Session {
-  return {
-    session_id: uniqueId(),
-    search_query: 'red shoes',
-    created_at: 1_700_000_000,
-    search_results: [{ object_id: 'p1', rank: 1 }],
-    is_irrelevant: false,
-    is_payload_search: false,
-    ...overrides,
-  };
-}
-
-export function makeEvent(sessionId: string, overrides: Partial<Event> = {}): Event {
-  return {
-    event_id: uniqueId('e'),
-    session_id: sessionId,
-    object_id: 'p1',
-    event_type: 'click',
-    created_at: 1_700_000_010,
-    ...overrides,
-  };
-}
 
 /** Writes a session with `eventCount` events and returns its id. */
 export async function seedSession(overrides: Partial<Session> = {}, eventCount = 1): Promise<string> {
@@ -98,4 +72,5 @@ export const pageOverHttp = (query: Record<string, string | number>) =>
 export const releaseDirect = (payload: unknown) =>
   release(payload, buildLambdaContext('ReleaseBatch', routeNamed('ReleaseBatch').timeoutSeconds));
 
+export { makeEvent, makeSession, uniqueId };
 export { schedule as scheduleHandler, page as pageHandler, release as releaseHandler };

@@ -5,7 +5,8 @@ import type { BatchPage } from '../../shared/domain/model';
 import { releaseCollectingBatch } from '../../shared/domain/release-batch';
 import { scheduleSession } from '../../shared/domain/schedule-session';
 import { MemorySessionStore } from '../support/memory-store';
-import { aSession, anEvent, freshId, seed } from './fixtures';
+import { makeEvent, makeSession, uniqueId } from '../support/fixtures';
+import { seed } from './fixtures';
 
 let store: MemorySessionStore;
 beforeEach(() => {
@@ -48,7 +49,7 @@ describe('getBatchPage: which batches exist', () => {
 
   test('a released batch and the collecting one after it are both readable', async () => {
     await scheduled(1);
-    await releaseCollectingBatch(store, freshId('r'));
+    await releaseCollectingBatch(store, uniqueId('r'));
     await scheduled(1);
     await expect(getBatchPage(store, request({ batchId: '000001' }))).resolves.toMatchObject({ last_number: 1 });
     await expect(getBatchPage(store, request({ batchId: '000002' }))).resolves.toMatchObject({ last_number: 1 });
@@ -67,9 +68,9 @@ describe('getBatchPage: which batches exist', () => {
 
 describe('getBatchPage: contents', () => {
   test('each session comes whole, with batch_id, session_number and its oldest events first', async () => {
-    const session = aSession({ user_id: 'u-1', search_meta: { lang: 'en' }, is_irrelevant: true });
+    const session = makeSession({ user_id: 'u-1', search_meta: { lang: 'en' }, is_irrelevant: true });
     store.putSession(session);
-    const events = [30, 10, 20].map((t) => anEvent(session.session_id, { created_at: t, event_id: `e-${t}` }));
+    const events = [30, 10, 20].map((t) => makeEvent(session.session_id, { created_at: t, event_id: `e-${t}` }));
     store.putEvents(...events);
     await scheduleSession(store, session.session_id);
 
@@ -143,11 +144,11 @@ describe('getBatchPage: the page size cap', () => {
   // Regression: the envelope was measured with last_number null (4 bytes), so a page whose
   // last session number has 6+ digits could end up a few bytes over maxBytes.
   test('the cap holds exactly when session numbers are long', async () => {
-    const sessions = [aSession(), aSession()];
+    const sessions = [makeSession(), makeSession()];
     await scheduleSession(store, seed(store)); // batch 000001 exists
     sessions.forEach((s, i) => {
       store.putSession(s, { batchId: '000001', sessionNumber: 1_000_000_000 + i });
-      store.putEvents(anEvent(s.session_id));
+      store.putEvents(makeEvent(s.session_id));
     });
     const whole = await getBatchPage(store, request({ afterNumber: 1 }));
     expect(whole.sessions).toHaveLength(2);
@@ -172,9 +173,9 @@ describe('getBatchPage: the page size cap', () => {
           const expected: string[] = [];
           for (const spec of specs) {
             number += spec.numberStep; // gaps, and numbers of any width
-            const session = aSession({ search_query: 'q'.repeat(spec.padding) });
+            const session = makeSession({ search_query: 'q'.repeat(spec.padding) });
             local.putSession(session, { batchId: '000001', sessionNumber: number });
-            for (let i = 0; i < spec.events; i++) local.putEvents(anEvent(session.session_id, { created_at: i }));
+            for (let i = 0; i < spec.events; i++) local.putEvents(makeEvent(session.session_id, { created_at: i }));
             expected.push(session.session_id);
           }
           local.setPointer({ batchSeq: 1, batchId: '000001', lastNumber: number });

@@ -2,7 +2,8 @@ import { NoCollectingBatch, ServiceUnavailable } from '../../shared/domain/error
 import { finishRelease, releaseCollectingBatch } from '../../shared/domain/release-batch';
 import { scheduleSession } from '../../shared/domain/schedule-session';
 import { MemorySessionStore, type StoreMethod } from '../support/memory-store';
-import { freshId, seed } from './fixtures';
+import { uniqueId } from '../support/fixtures';
+import { seed } from './fixtures';
 
 let store: MemorySessionStore;
 beforeEach(() => {
@@ -27,7 +28,7 @@ async function scheduleSome(count: number) {
 describe('releaseCollectingBatch', () => {
   test('releases the collecting batch: fences the pointer, writes the record, answers it', async () => {
     await scheduleSome(3);
-    const releaseId = freshId('r');
+    const releaseId = uniqueId('r');
     const release = await releaseCollectingBatch(store, releaseId, clock(1_700_000_500));
     const expected = { release_id: releaseId, batch_id: '000001', released_at: 1_700_000_500, last_session_number: 3 };
     expect(release).toEqual(expected);
@@ -42,10 +43,10 @@ describe('releaseCollectingBatch', () => {
 
   test('the same id answers its original release forever, even after later batches, without writing', async () => {
     await scheduleSome(1);
-    const releaseId = freshId('r');
+    const releaseId = uniqueId('r');
     const first = await releaseCollectingBatch(store, releaseId, clock(1_700_000_500));
     await scheduleSome(2);
-    await releaseCollectingBatch(store, freshId('r'), clock(1_700_000_600));
+    await releaseCollectingBatch(store, uniqueId('r'), clock(1_700_000_600));
     await scheduleSome(1);
 
     store.calls.length = 0;
@@ -55,17 +56,17 @@ describe('releaseCollectingBatch', () => {
   });
 
   test('with no batch at all, or none since the last release, is NoCollectingBatch', async () => {
-    await expect(releaseCollectingBatch(store, freshId('r'))).rejects.toBeInstanceOf(NoCollectingBatch);
+    await expect(releaseCollectingBatch(store, uniqueId('r'))).rejects.toBeInstanceOf(NoCollectingBatch);
     await scheduleSome(1);
-    await releaseCollectingBatch(store, freshId('r'));
-    const late = freshId('r');
+    await releaseCollectingBatch(store, uniqueId('r'));
+    const late = uniqueId('r');
     await expect(releaseCollectingBatch(store, late)).rejects.toBeInstanceOf(NoCollectingBatch);
     expect(store.releaseRecord(late)).toBeUndefined();
   });
 
   test('the same id finishes its own release when it died after fencing the pointer', async () => {
     await scheduleSome(2);
-    const releaseId = freshId('r');
+    const releaseId = uniqueId('r');
     store.beforeCall = (method) => {
       if (method === 'writeRelease') throw new Error('crash before the record');
     };
@@ -80,9 +81,9 @@ describe('releaseCollectingBatch', () => {
 
   test('another id meeting a fenced pointer writes the fencer’s record, then is NoCollectingBatch', async () => {
     await scheduleSome(1);
-    const fencer = freshId('r');
+    const fencer = uniqueId('r');
     await store.markReleased(store.pointerNow()!, fencer, 1_700_000_500);
-    const other = freshId('r');
+    const other = uniqueId('r');
     await expect(releaseCollectingBatch(store, other)).rejects.toBeInstanceOf(NoCollectingBatch);
     expect(store.releaseRecord(fencer)).toEqual({ release_id: fencer, batch_id: '000001', released_at: 1_700_000_500, last_session_number: 1 });
     expect(store.releaseRecord(other)).toBeUndefined();
@@ -90,9 +91,9 @@ describe('releaseCollectingBatch', () => {
 
   test('losing the fence to a concurrent release is NoCollectingBatch, and the batch is the winner’s alone', async () => {
     await scheduleSome(1);
-    const winner = freshId('r');
+    const winner = uniqueId('r');
     onFirst('markReleased', () => releaseCollectingBatch(store, winner));
-    const loser = freshId('r');
+    const loser = uniqueId('r');
     await expect(releaseCollectingBatch(store, loser)).rejects.toBeInstanceOf(NoCollectingBatch);
     expect(store.releaseRecord(winner)).toMatchObject({ batch_id: '000001' });
     expect(store.releaseRecord(loser)).toBeUndefined();
@@ -102,10 +103,10 @@ describe('releaseCollectingBatch', () => {
     await scheduleSome(1);
     // Between our read and our fence: batch 1 is released by another id and batch 2 opened.
     onFirst('markReleased', async () => {
-      await releaseCollectingBatch(store, freshId('r'));
+      await releaseCollectingBatch(store, uniqueId('r'));
       await scheduleSome(2);
     });
-    const releaseId = freshId('r');
+    const releaseId = uniqueId('r');
     await expect(releaseCollectingBatch(store, releaseId)).resolves.toMatchObject({
       release_id: releaseId,
       batch_id: '000002',
@@ -119,11 +120,11 @@ describe('releaseCollectingBatch', () => {
     store.beforeCall = async (method) => {
       if (method !== 'markReleased' || busy) return;
       busy = true;
-      await releaseCollectingBatch(store, freshId('r'));
+      await releaseCollectingBatch(store, uniqueId('r'));
       await scheduleSome(1);
       busy = false;
     };
-    await expect(releaseCollectingBatch(store, freshId('r'))).rejects.toBeInstanceOf(ServiceUnavailable);
+    await expect(releaseCollectingBatch(store, uniqueId('r'))).rejects.toBeInstanceOf(ServiceUnavailable);
   });
 });
 

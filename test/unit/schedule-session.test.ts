@@ -2,7 +2,8 @@ import { ServiceUnavailable, SessionNotFound } from '../../shared/domain/errors'
 import { releaseCollectingBatch } from '../../shared/domain/release-batch';
 import { scheduleSession } from '../../shared/domain/schedule-session';
 import { MemorySessionStore, type StoreMethod } from '../support/memory-store';
-import { freshId, seed } from './fixtures';
+import { uniqueId } from '../support/fixtures';
+import { seed } from './fixtures';
 
 let store: MemorySessionStore;
 beforeEach(() => {
@@ -21,7 +22,7 @@ function onFirst(method: StoreMethod, action: () => Promise<unknown>) {
 
 describe('scheduleSession outcomes', () => {
   test('an unknown session is SessionNotFound and takes no number', async () => {
-    const id = freshId();
+    const id = uniqueId();
     await expect(scheduleSession(store, id)).rejects.toEqual(new SessionNotFound(id));
     expect(store.pointerNow()).toBeUndefined();
   });
@@ -63,7 +64,7 @@ describe('scheduleSession outcomes', () => {
   test('scheduling again answers already_scheduled with the same place, in one store call, even after a release', async () => {
     const id = seed(store);
     await scheduleSession(store, id);
-    await releaseCollectingBatch(store, freshId('r'));
+    await releaseCollectingBatch(store, uniqueId('r'));
     store.calls.length = 0;
     await expect(scheduleSession(store, id)).resolves.toEqual({
       session_id: id,
@@ -104,7 +105,7 @@ describe('scheduleSession outcomes', () => {
 describe('scheduleSession after a release', () => {
   test('opens the next batch at number 1', async () => {
     await scheduleSession(store, seed(store));
-    await releaseCollectingBatch(store, freshId('r'));
+    await releaseCollectingBatch(store, uniqueId('r'));
     const id = seed(store);
     await expect(scheduleSession(store, id)).resolves.toMatchObject({ status: 'scheduled', batch_id: '000002', session_number: 1 });
     expect(store.pointerNow()).toEqual({ batchSeq: 2, batchId: '000002', lastNumber: 1 });
@@ -113,7 +114,7 @@ describe('scheduleSession after a release', () => {
   test('rolls forward a release whose record was never written before opening the next batch', async () => {
     await scheduleSession(store, seed(store));
     await scheduleSession(store, seed(store));
-    const releaseId = freshId('r');
+    const releaseId = uniqueId('r');
     // The releaser fenced the pointer and died before writing its record.
     await store.markReleased(store.pointerNow()!, releaseId, 1_700_000_100);
     expect(store.releaseRecord(releaseId)).toBeUndefined();
@@ -129,7 +130,7 @@ describe('scheduleSession after a release', () => {
 
   test('when a concurrent request opens the next batch first, joins it with the next number', async () => {
     await scheduleSession(store, seed(store));
-    await releaseCollectingBatch(store, freshId('r'));
+    await releaseCollectingBatch(store, uniqueId('r'));
     const other = seed(store);
     onFirst('openNextBatch', () => scheduleSession(store, other));
     const id = seed(store);
@@ -139,14 +140,14 @@ describe('scheduleSession after a release', () => {
 
   test('gives up with ServiceUnavailable when every batch it finds is released before it can open the next', async () => {
     await scheduleSession(store, seed(store));
-    await releaseCollectingBatch(store, freshId('r'));
+    await releaseCollectingBatch(store, uniqueId('r'));
     // Before each of our attempts to open a batch, someone opens it and releases it again.
     let busy = false;
     store.beforeCall = async (method) => {
       if (method !== 'openNextBatch' || busy) return;
       busy = true;
       await scheduleSession(store, seed(store));
-      await releaseCollectingBatch(store, freshId('r'));
+      await releaseCollectingBatch(store, uniqueId('r'));
       busy = false;
     };
     const id = seed(store);
