@@ -31,6 +31,16 @@ export class MemorySessionStore implements SessionStore {
    */
   beforeCall?: (method: StoreMethod) => void | Promise<void>;
 
+  /** Runs `action` once, the first time a request reaches `method`: stages a race between two store calls. */
+  onFirstCall(method: StoreMethod, action: () => Promise<unknown>): void {
+    let done = false;
+    this.beforeCall = async (m) => {
+      if (m !== method || done) return;
+      done = true;
+      await action();
+    };
+  }
+
   // --- seeding and inspection (not part of SessionStore) ---
 
   putSession(session: Session, assignment?: Assignment): void {

@@ -1,7 +1,7 @@
 import { NoCollectingBatch, ServiceUnavailable } from '../../shared/domain/errors';
 import { finishRelease, releaseCollectingBatch } from '../../shared/domain/release-batch';
 import { scheduleSession } from '../../shared/domain/schedule-session';
-import { MemorySessionStore, type StoreMethod } from '../support/memory-store';
+import { MemorySessionStore } from '../support/memory-store';
 import { uniqueId } from '../support/fixtures';
 import { seed } from './fixtures';
 
@@ -11,15 +11,6 @@ beforeEach(() => {
 });
 
 const clock = (unixSeconds: number) => () => unixSeconds * 1000 + 999;
-
-function onFirst(method: StoreMethod, action: () => Promise<unknown>) {
-  let done = false;
-  store.beforeCall = async (m) => {
-    if (m !== method || done) return;
-    done = true;
-    await action();
-  };
-}
 
 async function scheduleSome(count: number) {
   for (let i = 0; i < count; i++) await scheduleSession(store, seed(store));
@@ -92,7 +83,7 @@ describe('releaseCollectingBatch', () => {
   test('losing the fence to a concurrent release is NoCollectingBatch, and the batch is the winner’s alone', async () => {
     await scheduleSome(1);
     const winner = uniqueId('r');
-    onFirst('markReleased', () => releaseCollectingBatch(store, winner));
+    store.onFirstCall('markReleased', () => releaseCollectingBatch(store, winner));
     const loser = uniqueId('r');
     await expect(releaseCollectingBatch(store, loser)).rejects.toBeInstanceOf(NoCollectingBatch);
     expect(store.releaseRecord(winner)).toMatchObject({ batch_id: '000001' });
@@ -102,7 +93,7 @@ describe('releaseCollectingBatch', () => {
   test('when the pointer moves on to a new batch under it, releases that batch instead', async () => {
     await scheduleSome(1);
     // Between our read and our fence: batch 1 is released by another id and batch 2 opened.
-    onFirst('markReleased', async () => {
+    store.onFirstCall('markReleased', async () => {
       await releaseCollectingBatch(store, uniqueId('r'));
       await scheduleSome(2);
     });

@@ -1,7 +1,7 @@
 import { ServiceUnavailable, SessionNotFound } from '../../shared/domain/errors';
 import { releaseCollectingBatch } from '../../shared/domain/release-batch';
 import { scheduleSession } from '../../shared/domain/schedule-session';
-import { MemorySessionStore, type StoreMethod } from '../support/memory-store';
+import { MemorySessionStore } from '../support/memory-store';
 import { uniqueId } from '../support/fixtures';
 import { seed } from './fixtures';
 
@@ -9,16 +9,6 @@ let store: MemorySessionStore;
 beforeEach(() => {
   store = new MemorySessionStore();
 });
-
-/** Runs `action` once, the first time the request under test reaches `method`. */
-function onFirst(method: StoreMethod, action: () => Promise<unknown>) {
-  let done = false;
-  store.beforeCall = async (m) => {
-    if (m !== method || done) return;
-    done = true;
-    await action();
-  };
-}
 
 describe('scheduleSession outcomes', () => {
   test('an unknown session is SessionNotFound and takes no number', async () => {
@@ -79,7 +69,7 @@ describe('scheduleSession outcomes', () => {
     const id = seed(store);
     let winner: unknown;
     // Our request holds number 1; the concurrent one takes 2 and assigns first.
-    onFirst('assignSession', async () => {
+    store.onFirstCall('assignSession', async () => {
       winner = await scheduleSession(store, id);
     });
     const loser = await scheduleSession(store, id);
@@ -132,7 +122,7 @@ describe('scheduleSession after a release', () => {
     await scheduleSession(store, seed(store));
     await releaseCollectingBatch(store, uniqueId('r'));
     const other = seed(store);
-    onFirst('openNextBatch', () => scheduleSession(store, other));
+    store.onFirstCall('openNextBatch', () => scheduleSession(store, other));
     const id = seed(store);
     await expect(scheduleSession(store, id)).resolves.toMatchObject({ status: 'scheduled', batch_id: '000002', session_number: 2 });
     expect(store.assignmentOf(other)).toEqual({ batchId: '000002', sessionNumber: 1 });
