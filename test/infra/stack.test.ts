@@ -14,7 +14,7 @@ import { buildApp, cdkJsonContext, STACK_NAME } from '../../infra/build-app';
 import { RELEASE_STATES, SETTLE_MARGIN_SECONDS } from '../../infra/constructs/release-workflow';
 import { stateMachineFromTemplate, type CfnTemplate } from '../../infra/local/state-machine';
 import { DEFAULT_SCHEDULE_EXPRESSION, SessionImprovementStack } from '../../infra/stack';
-import { KEY_ATTRIBUTE_TYPES, TABLE } from '../../shared/data/table';
+import { createTableInput } from '../../infra/local/local-store';
 import { ROUTES, routeNamed } from '../../shared/routes';
 
 // asl-validator ships no types.
@@ -165,30 +165,17 @@ describe('handler functions', () => {
 });
 
 describe('table', () => {
-  test('has the keys and GSI of shared/data/table.ts, on-demand, with PITR and encryption, retained', () => {
+  test('has the keys and GSI the local store creates (same table definition), on-demand, with PITR and encryption, retained', () => {
+    const local = createTableInput('local');
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
       Properties: {
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
-          { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: Match.arrayEquals(
-          Object.entries(KEY_ATTRIBUTE_TYPES).map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
-        ),
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: TABLE.gsi1.indexName,
-            KeySchema: [
-              { AttributeName: TABLE.gsi1.partitionKey, KeyType: 'HASH' },
-              { AttributeName: TABLE.gsi1.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
+        BillingMode: local.BillingMode,
+        KeySchema: local.KeySchema,
+        AttributeDefinitions: Match.arrayEquals(local.AttributeDefinitions!),
+        GlobalSecondaryIndexes: local.GlobalSecondaryIndexes,
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
         DeletionProtectionEnabled: true,
