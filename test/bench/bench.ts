@@ -21,7 +21,7 @@ import { SERVICE_NAME } from '../../shared/observability';
 import { buildBundles, bytesOverBaseline, type BuiltBundle } from './bundles';
 import { measureColdInit } from './cold-init';
 import type { DrainInput, DrainResult } from './drain-worker';
-import { measureLatency, type LatencyResult } from './latency';
+import { measureLatency, type LatencyResult, type LatencyScenario } from './latency';
 import type { OpsInput, OpsResult } from './ops-worker';
 import type { OverheadInput, OverheadResult } from './overhead-worker';
 import { budget, printBudgets, printTable, round, writeReport, type BudgetKind } from './report';
@@ -251,48 +251,33 @@ async function measureEndpoints(env: Record<string, string>, batchId: string, po
   const server = startWorker<{ url: string }>('server-worker.ts', env);
   try {
     const { url } = await server.answer;
-    const options = CONFIG.latency;
-    const results: LatencyResult[] = [];
     const pages = Math.max(1, Math.floor(CONFIG.drainSessions / 10));
-    results.push(
-      await measureLatency(
-        url,
-        {
-          name: 'GET /batch/sessions (limit 10, 20 events each)',
-          method: 'GET',
-          path: (i) => `/batch/sessions?batch_id=${batchId}&after_number=${(i % pages) * 10}&limit=10`,
-          expectStatus: 200,
-        },
-        options,
-      ),
-    );
-    results.push(
-      await measureLatency(
-        url,
-        {
-          name: 'POST /session/use-for-improvement (first time)',
-          method: 'POST',
-          path: () => '/session/use-for-improvement',
-          body: (i) => JSON.stringify({ session_id: pool[i % pool.length] }),
-          maxRequests: pool.length,
-          expectStatus: 200,
-        },
-        options,
-      ),
-    );
-    results.push(
-      await measureLatency(
-        url,
-        {
-          name: 'POST /batch/release (repeated release_id)',
-          method: 'POST',
-          path: () => '/batch/release',
-          body: () => JSON.stringify({ release_id: ops.releaseId }),
-          expectStatus: 200,
-        },
-        options,
-      ),
-    );
+    const endpoints: LatencyScenario[] = [
+      {
+        name: 'GET /batch/sessions (limit 10, 20 events each)',
+        method: 'GET',
+        path: (i) => `/batch/sessions?batch_id=${batchId}&after_number=${(i % pages) * 10}&limit=10`,
+        expectStatus: 200,
+      },
+      {
+        name: 'POST /session/use-for-improvement (first time)',
+        method: 'POST',
+        path: () => '/session/use-for-improvement',
+        body: (i) => JSON.stringify({ session_id: pool[i % pool.length] }),
+        maxRequests: pool.length,
+        expectStatus: 200,
+      },
+      {
+        name: 'POST /batch/release (repeated release_id)',
+        method: 'POST',
+        path: () => '/batch/release',
+        body: () => JSON.stringify({ release_id: ops.releaseId }),
+        expectStatus: 200,
+      },
+    ];
+    // One after another: each endpoint gets the machine to itself.
+    const results: LatencyResult[] = [];
+    for (const endpoint of endpoints) results.push(await measureLatency(url, endpoint, CONFIG.latency));
     return results;
   } finally {
     server.child.disconnect();
