@@ -1,7 +1,7 @@
-import { getBatchPage } from '../shared/domain/get-batch-page';
+import { batchPageJson, getBatchPage } from '../shared/domain/get-batch-page';
 import { store } from '../shared/data/store-from-env';
 import { httpHandler, parseInput } from '../shared/http/middleware';
-import { jsonResponse } from '../shared/http/response';
+import { jsonTextResponse } from '../shared/http/response';
 import { countMetric, logger } from '../shared/observability';
 import { BatchPageQuery } from '../shared/schemas';
 
@@ -20,7 +20,7 @@ export const handler = httpHandler(
 
     countMetric('SessionsPaged', page.sessions.length);
     logger.info('Page served', { after_number: query.after_number, sessions: page.sessions.length });
-    return jsonResponse(200, page);
+    return jsonTextResponse(200, batchPageJson(page));
   },
   { jsonBody: false },
 );

@@ -6,6 +6,15 @@ import type { SessionStore } from './store';
 /** Lambda answers at most 6 MB; a page stays under 5 MB of JSON to leave room for the envelope. */
 export const MAX_PAGE_BYTES = 5 * 1024 * 1024;
 
+/**
+ * The JSON text each page was measured with while it was built: the handler
+ * sends it as is instead of serializing up to 5 MB a second time.
+ */
+const measuredJson = new WeakMap<BatchPage, string>();
+
+/** A page as JSON: the text measured while building it, or a fresh serialization of any other page. */
+export const batchPageJson = (page: BatchPage): string => measuredJson.get(page) ?? JSON.stringify(page);
+
 export interface PageRequest {
   batchId: string;
   afterNumber: number;
@@ -37,6 +46,7 @@ export async function getBatchPage(
   );
 
   const page: BatchPage = { batch_id: batchId, last_number: null, sessions: [] };
+  const parts: string[] = [];
   // Measured with the widest last_number: `null` is shorter than the number the page ends with.
   let bytes = jsonBytes({ ...page, last_number: Number.MAX_SAFE_INTEGER });
   for (const [i, stored] of sessions.entries()) {
@@ -47,18 +57,26 @@ export async function getBatchPage(
       session_number: assignment.sessionNumber,
       events: events[i] as Event[],
     };
-    let size = jsonBytes(item) + 1; // + the comma
+    let json = JSON.stringify(item);
+    let size = Buffer.byteLength(json) + 1; // + the comma
     if (bytes + size > maxBytes) {
       if (page.sessions.length > 0) break;
       // A single session too big for a page: send it with the events that fit,
       // or a consumer could never get past it.
       item = fitEvents(item, maxBytes - bytes);
-      size = jsonBytes(item);
+      json = JSON.stringify(item);
+      size = Buffer.byteLength(json);
     }
     page.sessions.push(item);
+    parts.push(json);
     page.last_number = item.session_number;
     bytes += size;
   }
+  // Same key order as the page object, so this is exactly JSON.stringify(page).
+  measuredJson.set(
+    page,
+    `{"batch_id":${JSON.stringify(page.batch_id)},"last_number":${page.last_number},"sessions":[${parts.join(',')}]}`,
+  );
   return page;
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { BatchNotFound } from '../../shared/domain/errors';
-import { getBatchPage, MAX_PAGE_BYTES, type PageRequest } from '../../shared/domain/get-batch-page';
+import { batchPageJson, getBatchPage, MAX_PAGE_BYTES, type PageRequest } from '../../shared/domain/get-batch-page';
 import type { BatchPage } from '../../shared/domain/model';
 import { releaseCollectingBatch } from '../../shared/domain/release-batch';
 import { scheduleSession } from '../../shared/domain/schedule-session';
@@ -184,6 +184,8 @@ describe('getBatchPage: the page size cap', () => {
           let after = 0;
           for (let pages = 0; pages <= specs.length; pages++) {
             const page = await getBatchPage(local, request({ afterNumber: after, limit }), maxBytes);
+            // The text the handler sends is exactly this page, serialized.
+            expect(batchPageJson(page)).toBe(JSON.stringify(page));
             if (page.sessions.length === 0) break;
             // Only a lone session whose bare fields alone overflow may exceed the cap.
             const bareOverflow = page.sessions.length === 1 && page.sessions[0]!.events_truncated && page.sessions[0]!.events.length === 0;
