@@ -1,11 +1,12 @@
 /**
- * `npm run import -- FILE.jsonl` (or `-` for stdin): loads sessions and their
- * events into the local store `npm start` runs, or, with DYNAMODB_ENDPOINT and
- * TABLE_NAME, into any table (one in AWS included).
+ * `npm run import -- [--format jsonl|ubi] FILE` (or `-` for stdin): loads
+ * sessions and their events into the local store `npm start` runs, or, with
+ * DYNAMODB_ENDPOINT and TABLE_NAME, into any table (one in AWS included).
  *
  * Rejected lines go to stderr as "line N: reason"; the summary goes to stdout.
  * Exit code: 0 all lines imported, 1 some lines rejected, 2 the import could
- * not run or stopped on a write error (importing again is safe).
+ * not run or stopped on a write error (importing again is safe). Skipped UBI
+ * events (searches that name no object, …) are reported but are not errors.
  */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -13,15 +14,21 @@ import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../../shared/data/client';
 import { SessionWriter } from '../../shared/data/session-writer';
-import { importSessions, type ImportProgress } from './import';
+import { importSessions, type ImportProgress, type ImportReport, type RejectedLine } from './import';
+import { describeSkipped, importUbi } from './import-ubi';
 import { LOCAL_DEFAULTS, localStoreEndpoint, portFromEnv } from './local-config';
 
-const USAGE = `Usage: npm run import -- FILE.jsonl   (FILE may be "-" for stdin)
+const USAGE = `Usage: npm run import -- [--format jsonl|ubi] FILE   (FILE may be "-" for stdin)
 
-One JSON object per line: a session (session_id, search_query, created_at,
-search_results, optional search_meta, payload_filter, sort_by, user_id,
-is_irrelevant, is_payload_search) plus an optional "events" array
-(event_id, object_id, event_type, created_at, optional meta and session_id).
+--format jsonl (default): one JSON object per line: a session (session_id,
+search_query, created_at, search_results, optional search_meta, payload_filter,
+sort_by, user_id, is_irrelevant, is_payload_search) plus an optional "events"
+array (event_id, object_id, event_type, created_at, optional meta and session_id).
+
+--format ubi: OpenSearch User Behavior Insights ubi_queries and ubi_events
+documents as NDJSON, one per line or in the bulk-API form (an action line before
+each document). Each query becomes a session, its impressions its search results,
+and its other events that name an object its events (see README.md).
 
 Target: the local store of \`npm start\` (http://127.0.0.1:$DYNAMODB_PORT, default
 ${LOCAL_DEFAULTS.dynamodbPort}; table $TABLE_NAME, default "${LOCAL_DEFAULTS.tableName}"), or any endpoint
@@ -32,13 +39,18 @@ const PROGRESS_EVERY_MS = 1000;
 
 async function main(): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' }, format: { type: 'string', default: 'jsonl' } },
+  });
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
   const file = positionals[0];
-  if (positionals.length !== 1 || !file) {
+  const format = values.format;
+  if (positionals.length !== 1 || !file || (format !== 'jsonl' && format !== 'ubi')) {
+    if (format !== 'jsonl' && format !== 'ubi') process.stderr.write(`Unknown --format "${format}": use jsonl or ubi.\n`);
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
@@ -52,16 +64,28 @@ async function main(): Promise<number> {
     const progress = progressPrinter();
     process.stderr.write(`Importing ${file === '-' ? 'stdin' : file} into table "${tableName}" at ${endpoint}\n`);
 
-    const report = await importSessions(source, new SessionWriter(db, tableName), {
+    const writer = new SessionWriter(db, tableName);
+    const options = {
       onProgress: progress.update,
-      onReject: ({ line, reason }) => progress.print(`line ${line}: ${reason}`),
-    });
+      onReject: ({ line, reason }: RejectedLine) => progress.print(`line ${line}: ${reason}`),
+    };
+    let report: ImportReport;
+    let details = '';
+    if (format === 'ubi') {
+      const ubi = await importUbi(source, writer, options);
+      details =
+        `UBI: ${count(ubi.queries, 'query document')} made the sessions (repeated query ids merged), ` +
+        `${count(ubi.impressions, 'impression')} their search results; ${describeSkipped(ubi.skipped)}.\n`;
+      report = ubi;
+    } else {
+      report = await importSessions(source, writer, options);
+    }
     progress.done();
 
     const rejected = report.rejected.length;
     process.stdout.write(
       `Imported ${count(report.sessions, 'session')} and ${count(report.events, 'event')} ` +
-        `from ${count(report.lines, 'line')}; rejected ${count(rejected, 'line')}.\n`,
+        `from ${count(report.lines, 'line')}; rejected ${count(rejected, 'line')}.\n${details}`,
     );
     return rejected > 0 ? 1 : 0;
   } finally {

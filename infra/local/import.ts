@@ -60,7 +60,7 @@ export class ImportWriteError extends Error {
   }
 }
 
-interface ValidLine {
+export interface ValidLine {
   line: number;
   session: Session;
   events: Event[];
@@ -128,7 +128,7 @@ export async function importSessions(
  * are stored, so a schedule request racing the import never sees it without
  * them (and skips it as no_events).
  */
-async function writeChunk(lines: ValidLine[], writer: ImportWriter, concurrency: number): Promise<void> {
+export async function writeChunk(lines: ValidLine[], writer: ImportWriter, concurrency: number): Promise<void> {
   const events = lines.flatMap((l) => l.events);
   const requests: Event[][] = [];
   for (let i = 0; i < events.length; i += BATCH_WRITE_SIZE) requests.push(events.slice(i, i + BATCH_WRITE_SIZE));
@@ -145,13 +145,13 @@ async function forEachConcurrently<T>(items: readonly T[], limit: number, work: 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-const BLANK = Symbol('blank line');
+export const BLANK = Symbol('blank line');
 const TOO_LONG = Symbol('line too long');
 
 type ParsedLine = { session: Session; events: Event[] } | { reason: string } | typeof BLANK;
 
-/** Validates one line: UTF-8, JSON, the session and event schemas, and DynamoDB's item limits. */
-export function parseLine(bytes: Uint8Array | typeof TOO_LONG): ParsedLine {
+/** Decodes one line as a JSON value: strict UTF-8, then JSON; blank lines are BLANK. */
+export function decodeJsonLine(bytes: Uint8Array | typeof TOO_LONG): { value: unknown } | { reason: string } | typeof BLANK {
   if (bytes === TOO_LONG) return { reason: `line is longer than ${MAX_LINE_BYTES} bytes` };
   let text: string;
   try {
@@ -161,13 +161,18 @@ export function parseLine(bytes: Uint8Array | typeof TOO_LONG): ParsedLine {
     return { reason: 'not valid UTF-8' };
   }
   if (text.trim() === '') return BLANK;
-
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return { value: JSON.parse(text) };
   } catch (error) {
     return { reason: `not valid JSON (${(error as Error).message})` };
   }
+}
+
+/** Validates one line: UTF-8, JSON, the session and event schemas, and DynamoDB's item limits. */
+export function parseLine(bytes: Uint8Array | typeof TOO_LONG): ParsedLine {
+  const decoded = decodeJsonLine(bytes);
+  if (decoded === BLANK || 'reason' in decoded) return decoded;
+  const { value } = decoded;
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { reason: 'must be a JSON object (one session)' };
 
   const { events: rawEvents = [], ...rawSession } = value as Record<string, unknown>;
@@ -191,13 +196,19 @@ export function parseLine(bytes: Uint8Array | typeof TOO_LONG): ParsedLine {
     events.push(event.output);
   }
 
-  const sessionProblem = itemProblem(sessionItem(session.output));
-  if (sessionProblem) return { reason: `session: ${sessionProblem}` };
+  const problem = storageProblem(session.output, events);
+  return problem ? { reason: problem } : { session: session.output, events };
+}
+
+/** Why DynamoDB would refuse the session or one of its events, or undefined. */
+export function storageProblem(session: Session, events: readonly Event[]): string | undefined {
+  const sessionProblem = itemProblem(sessionItem(session));
+  if (sessionProblem) return `session: ${sessionProblem}`;
   for (const [i, event] of events.entries()) {
     const problem = itemProblem(eventItem(event));
-    if (problem) return { reason: `events[${i}]: ${problem}` };
+    if (problem) return `events[${i}]: ${problem}`;
   }
-  return { session: session.output, events };
+  return undefined;
 }
 
 /**

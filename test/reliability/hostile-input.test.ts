@@ -2,7 +2,7 @@
  * Hostile input corpus (DESIGN invariant 6: bad input changes nothing and
  * never yields a 5xx). Every HTTP case goes over real HTTP to the local server
  * (so the 1 MB body cap and the route table are in play); every import case
- * is one JSONL line fed to the import logic. Each HTTP case must get a 4xx
+ * is one JSONL line (or one UBI document) fed to the import logic. Each HTTP case must get a 4xx
  * with the contract's error shape and a readable message; each import line
  * must be rejected with a reason. A scan of the whole table before and after
  * the corpus must be identical.
@@ -12,6 +12,7 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { buildHttpEvent, buildLambdaContext } from '../../infra/local/lambda-event';
 import { importSessions } from '../../infra/local/import';
+import { importUbi } from '../../infra/local/import-ubi';
 import { createLocalServer, MAX_BODY_BYTES, type LocalServer } from '../../infra/local/server';
 import { documentClient } from '../../shared/data/store-from-env';
 import { scanTable } from '../support/scan-table';
@@ -295,6 +296,33 @@ function importCases(): ImportCase[] {
 }
 
 
+/** One UBI document per case: a query (a session if accepted) or an event, each bad in one way. */
+function ubiCases(): ImportCase[] {
+  const query = (overrides: Record<string, unknown>) =>
+    Buffer.from(JSON.stringify({ query_id: uniqueId('ubi'), user_query: 'q', timestamp: '2024-12-10T00:00:00Z', ...overrides }));
+  const event = (overrides: Record<string, unknown>) =>
+    Buffer.from(JSON.stringify({ action_name: 'click', query_id: uniqueId('ubi'), timestamp: 0, ...overrides }));
+  return [
+    { name: 'a key-like query_id', line: () => query({ query_id: 'SESSION#x' }), mentions: /query_id/ },
+    { name: 'a query_id of 129 characters', line: () => query({ query_id: 'q'.repeat(129) }), mentions: /query_id/ },
+    { name: 'a timestamp that is no date', line: () => query({ timestamp: 'yesterday' }), mentions: /timestamp/ },
+    { name: 'a date before 1970', line: () => query({ timestamp: '1969-12-31T23:59:59Z' }), mentions: /timestamp/ },
+    { name: 'negative epoch milliseconds', line: () => query({ timestamp: -1 }), mentions: /timestamp/ },
+    { name: 'epoch milliseconds past the year 33658', line: () => query({ timestamp: 1e20 }), mentions: /created_at/ },
+    { name: 'user_query as an object', line: () => query({ user_query: { q: 1 } }), mentions: /user_query/ },
+    { name: 'a lone UTF-16 surrogate in user_query', line: () => Buffer.from(query({ user_query: 'X' }).toString().replace('"X"', '"\\ud800"')), mentions: /surrogate/ },
+    { name: 'a user_query over 400 KB', line: () => query({ user_query: 'q'.repeat(450 * 1024) }), mentions: /bytes/ },
+    { name: 'a number DynamoDB cannot store in query_attributes', line: () => query({ query_attributes: { boost: 1e200 } }), mentions: /number/ },
+    { name: 'query_attributes nested 33 levels', line: () => query({ query_attributes: JSON.parse(nestedObject(33)) }), mentions: /nested/ },
+    { name: 'an empty hit id', line: () => query({ query_response_hit_ids: [''] }), mentions: /object_id/ },
+    { name: 'an event with no timestamp', line: () => event({ timestamp: undefined }), mentions: /timestamp/ },
+    { name: 'an event with an empty action_name', line: () => event({ action_name: '' }), mentions: /action_name/ },
+    { name: 'event_attributes as an array', line: () => event({ event_attributes: [] }), mentions: /event_attributes/ },
+    { name: 'a bulk delete action', line: () => Buffer.from('{"delete":{"_index":"ubi_events","_id":"x"}}'), mentions: /neither/ },
+    { name: 'a bare string', line: () => Buffer.from('"ubi"'), mentions: /object/ },
+  ];
+}
+
 /** Sends exactly these bytes and headers (fetch would add a content type and normalise the path). */
 function send(server: LocalServer, raw: RawRequest): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
@@ -348,9 +376,10 @@ afterAll(() => server?.close());
 
 const HTTP_CASES = httpCases();
 const IMPORT_CASES = importCases();
+const UBI_CASES = ubiCases();
 
 test('the corpus has at least 60 cases', () => {
-  expect(HTTP_CASES.length + IMPORT_CASES.length).toBeGreaterThanOrEqual(60);
+  expect(HTTP_CASES.length + IMPORT_CASES.length + UBI_CASES.length).toBeGreaterThanOrEqual(60);
   expect(new Set(HTTP_CASES.map((c) => c.name)).size).toBe(HTTP_CASES.length);
 });
 
@@ -376,6 +405,19 @@ describe('import', () => {
       yield line;
     })();
     const report = await importSessions(source, writer(), { onReject: (r) => rejected.push(r) });
+    expect(report).toMatchObject({ lines: 1, sessions: 0, events: 0 });
+    expect(rejected).toEqual([{ line: 1, reason: expect.stringMatching(hostile.mentions) }]);
+    expect(rejected[0]!.reason).not.toMatch(STACK_TRACE);
+  });
+});
+
+describe('UBI import', () => {
+  test.each(UBI_CASES.map((c) => [c.name, c] as const))('%s → the document is rejected with a reason', async (_name, hostile) => {
+    const rejected: Array<{ line: number; reason: string }> = [];
+    const source = (async function* () {
+      yield hostile.line();
+    })();
+    const report = await importUbi(source, writer(), { onReject: (r) => rejected.push(r) });
     expect(report).toMatchObject({ lines: 1, sessions: 0, events: 0 });
     expect(rejected).toEqual([{ line: 1, reason: expect.stringMatching(hostile.mentions) }]);
     expect(rejected[0]!.reason).not.toMatch(STACK_TRACE);
