@@ -4,16 +4,21 @@
  * request into the event and context AWS would pass, and the handler's
  * result back into an HTTP response. Plain node:http: the adapter is thin
  * and a framework would add a second routing table that could drift.
+ * It also serves the contract as OpenAPI 3.1 at /openapi.json.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { buildOpenApiDocument, type OpenApiDocument } from '../../shared/openapi';
 import { ROUTES, type Route } from '../../shared/routes';
 import { buildHttpEvent, buildLambdaContext } from './lambda-event';
 
 /** Request bodies above this get 413 without reaching a handler. */
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Where the contract is served as OpenAPI 3.1: by this adapter only, it is no Lambda route. */
+export const OPENAPI_PATH = '/openapi.json';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -63,6 +68,8 @@ export async function createLocalServer(options: LocalServerOptions): Promise<Lo
   // Loaded once, like a warm Lambda container; a handler module that fails to load fails startup.
   const handlers = new Map<Route, LambdaHandler>();
   for (const route of routes) handlers.set(route, await loadHandler(route));
+  // Built on first request, once the port (the document's server url) is known.
+  let openApiDocument: OpenApiDocument | undefined;
 
   const server = createServer((request, response) => {
     const started = performance.now();
@@ -78,6 +85,12 @@ export async function createLocalServer(options: LocalServerOptions): Promise<Lo
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (request.method === 'GET' && path === OPENAPI_PATH) {
+      request.resume();
+      openApiDocument ??= buildOpenApiDocument({ serverUrl: baseUrl(server.address() as AddressInfo) });
+      sendJson(response, 200, openApiDocument);
+      return;
+    }
     const route = routes.find((r) => r.method === request.method && r.path === path);
     // API Gateway answers any method/path pair without a route with 404 (HTTP APIs have no 405).
     if (!route) {
@@ -119,7 +132,7 @@ export async function createLocalServer(options: LocalServerOptions): Promise<Lo
   });
   const address = server.address() as AddressInfo;
   return {
-    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
+    url: baseUrl(address),
     port: address.port,
     host: address.address,
     close: () =>
@@ -130,6 +143,9 @@ export async function createLocalServer(options: LocalServerOptions): Promise<Lo
       }),
   };
 }
+
+const baseUrl = (address: AddressInfo) =>
+  `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
 const TOO_LARGE = Symbol('too large');
 

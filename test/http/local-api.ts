@@ -1,10 +1,13 @@
 /**
  * The local server on a free port, with the real handlers on this test
  * file's table, and a fetch wrapper that checks what every answer must be:
- * JSON by content type and by body, with no stack trace in it.
+ * JSON by content type and by body, with no stack trace in it, and what the
+ * served OpenAPI document promises for that operation and status.
  */
-import { createLocalServer, type LocalServer, type LocalServerOptions } from '../../infra/local/server';
+import { createLocalServer, OPENAPI_PATH, type LocalServer, type LocalServerOptions } from '../../infra/local/server';
+import type { OpenApiDocument } from '../../shared/openapi';
 import { createTestTable } from '../support/handlers';
+import { contractCheckFor, type ContractCheck } from '../support/openapi-validator';
 
 export interface ApiAnswer {
   status: number;
@@ -32,17 +35,31 @@ export async function startTestApi(options: Partial<LocalServerOptions> = {}): P
   const errors: unknown[] = [];
   const server = await createLocalServer({
     port: 0,
-    log: (line) => log.push(line),
+    // The contract check's own fetch of the document is not a request of the test.
+    log: (line) => void (line.startsWith(`GET ${OPENAPI_PATH} `) || log.push(line)),
     logError: (_message, error) => errors.push(error),
     ...options,
   });
+
+  // Fetched from this server once, on the first request, so the served document is the one checked.
+  let contractCheck: Promise<ContractCheck> | undefined;
+  const contract = () =>
+    (contractCheck ??= fetch(`${server.url}${OPENAPI_PATH}`).then(async (response) =>
+      contractCheckFor((await response.json()) as OpenApiDocument),
+    ));
 
   const request = async (path: string, init?: RequestInit): Promise<ApiAnswer> => {
     const response = await fetch(`${server.url}${path}`, init);
     const text = await response.text();
     expect(response.headers.get('content-type')).toBe('application/json');
     expect(text).not.toMatch(/\n\s+at |\.ts:\d+|node_modules/);
-    return { status: response.status, headers: response.headers, body: JSON.parse(text) };
+    const answer = { status: response.status, headers: response.headers, body: JSON.parse(text) };
+    const pathname = new URL(path, server.url).pathname;
+    if (pathname !== OPENAPI_PATH) {
+      const check = await contract();
+      expect(check({ method: init?.method ?? 'GET', path: pathname, ...answer })).toEqual([]);
+    }
+    return answer;
   };
   const postJson = (path: string, body: unknown) =>
     request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
