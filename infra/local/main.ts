@@ -7,8 +7,10 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createDocumentClient } from '../../shared/data/client';
-import { ROUTES } from '../../shared/routes';
+import { countSessions } from '../../shared/data/session-count';
+import { ROUTES, type Route } from '../../shared/routes';
 import { DEMO_SESSION_IDS, seedDemoDataIfEmpty } from './demo-data';
+import { describeSkipped, type UbiImportReport } from './import-ubi';
 import { LOCAL_DEFAULTS, portFromEnv } from './local-config';
 import { ensureTable, startLocalStore, type LocalStore } from './local-store';
 import { createLocalServer, type LocalServer } from './server';
@@ -55,12 +57,12 @@ async function main(): Promise<void> {
     process.env.TABLE_NAME = tableName;
 
     await ensureTable(store.endpoint, tableName);
-    const seeded = await seedIfEmpty(store.endpoint, tableName);
+    const { seeded, sessions } = await seedIfEmpty(store.endpoint, tableName);
     server = await createLocalServer({ port }).catch((error: unknown) => {
       throw startupError(error, `the API on 127.0.0.1:${port}`, 'PORT');
     });
     process.off('uncaughtException', storeFailed);
-    printBanner({ server, store, tableName, dataDir, seeded });
+    printBanner({ server, store, tableName, dataDir, seeded, sessions });
   } catch (error) {
     await store.close();
     throw error;
@@ -68,29 +70,52 @@ async function main(): Promise<void> {
   stopOnSignals(server, store);
 }
 
-async function seedIfEmpty(endpoint: string, tableName: string): Promise<boolean> {
+/** Seeds the demo data into an empty store, then counts the sessions the store holds. */
+async function seedIfEmpty(endpoint: string, tableName: string) {
   const db = createDocumentClient({ endpoint });
   try {
-    return await seedDemoDataIfEmpty(db, tableName);
+    const seeded = await seedDemoDataIfEmpty(db, tableName);
+    return { seeded, sessions: await countSessions(db, tableName) };
   } finally {
     db.destroy();
   }
 }
 
-function printBanner(info: { server: LocalServer; store: LocalStore; tableName: string; dataDir: string; seeded: boolean }) {
-  const { server, store, tableName, dataDir, seeded } = info;
-  const ids = DEMO_SESSION_IDS;
+/** One ready-to-paste request per route, on the demo data (typed by route name, so a new route needs one). */
+const EXAMPLES: Record<Route['name'], { query?: string; body?: object }> = {
+  ScheduleSession: { body: { session_id: DEMO_SESSION_IDS.ps4 } },
+  GetBatchPage: { query: 'batch_id=000001&limit=10' },
+  ReleaseBatch: { body: { release_id: 'demo-release-1' } },
+};
+
+function curlFor(baseUrl: string, route: Route): string {
+  const { query, body } = EXAMPLES[route.name];
+  const url = `${baseUrl}${route.path}${query ? `?${query}` : ''}`;
+  if (route.method === 'GET') return `curl -s '${url}'`;
+  return `curl -s -X ${route.method} ${url} -H 'content-type: application/json' -d '${JSON.stringify(body)}'`;
+}
+
+interface BannerInfo {
+  server: LocalServer;
+  store: LocalStore;
+  tableName: string;
+  dataDir: string;
+  seeded: UbiImportReport | undefined;
+  sessions: number;
+}
+
+function printBanner({ server, store, tableName, dataDir, seeded, sessions }: BannerInfo) {
   const lines = [
     '',
     `Session improvement service, local: ${server.url}`,
-    ...ROUTES.map((route) => `  ${route.method.padEnd(4)} ${server.url}${route.path}`),
-    `Store: dynalite at ${store.endpoint}, table "${tableName}", data in ${dataDir}`,
-    seeded ? 'Seeded the demo sessions into the empty store:' : 'Existing data kept (demo sessions, if present):',
-    `  eligible:        ${ids.eligible.join(', ')}`,
-    `  payload search:  ${ids.payloadSearch}   no events: ${ids.noEvents}   irrelevant: ${ids.irrelevant}`,
+    `  OpenAPI:  ${server.url}/openapi.json`,
+    `  Data:     ${dataDir} (dynalite at ${store.endpoint}, table "${tableName}")`,
+    `  Sessions: ${sessions} in the store`,
+    seeded
+      ? `Seeded the empty store with the UBI demo data: ${seeded.sessions} sessions, ${seeded.events} events; ${describeSkipped(seeded.skipped)}.`
+      : 'Existing data kept.',
     'Try:',
-    `  curl -s -X POST ${server.url}/session/use-for-improvement -H 'content-type: application/json' -d '{"session_id":"${ids.eligible[0]}"}'`,
-    `  curl -s '${server.url}/batch/sessions?batch_id=000001'`,
+    ...ROUTES.map((route) => `  ${curlFor(server.url, route)}`),
     'Ctrl-C stops the server; the data is kept.',
     '',
   ];

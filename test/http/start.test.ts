@@ -1,14 +1,19 @@
 /**
  * `npm start` as a user runs it (in a child process of its own group,
- * on free ports and a temporary DATA_DIR): it serves the demo data, stops
- * cleanly on Ctrl-C (SIGINT) or SIGTERM, and a restart keeps the data without
- * seeding again.
+ * on free ports and a temporary DATA_DIR): it serves the demo data, its
+ * banner's curl lines work when pasted into a shell, it stops cleanly on
+ * Ctrl-C (SIGINT) or SIGTERM, and a restart keeps the data without seeding again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { DEMO_SESSION_IDS } from '../../infra/local/demo-data';
+import { ROUTES } from '../../shared/routes';
+
+/** Sessions in the demo file (see sample-data/README.md; test/import/ubi-sample.test.ts counts them independently). */
+const DEMO_SESSIONS = 284;
 
 const ROOT = resolve(__dirname, '..', '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'npm-start-'));
@@ -73,15 +78,28 @@ afterEach(async () => {
   running = undefined;
 });
 
+/** The banner's "curl …" lines, run as pasted into a shell; each answer parsed as JSON. */
+async function runBannerCurls(output: string): Promise<unknown[]> {
+  const curls = output.split('\n').filter((line) => line.startsWith('  curl ')).map((line) => line.trim());
+  expect(curls).toHaveLength(ROUTES.length);
+  const answers = [];
+  for (const curl of curls) answers.push(JSON.parse((await promisify(execFile)('sh', ['-c', curl])).stdout));
+  return answers;
+}
+
 test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart does not seed again', async () => {
   running = await start();
-  expect(running.output()).toContain('Seeded the demo sessions into the empty store');
-  expect(await schedule(running.url, DEMO_SESSION_IDS.eligible[0])).toEqual({
-    session_id: DEMO_SESSION_IDS.eligible[0],
-    status: 'scheduled',
-    batch_id: '000001',
-    session_number: 1,
-  });
+  const banner = running.output();
+  expect(banner).toContain(`OpenAPI:  ${running.url}/openapi.json`);
+  expect(banner).toContain(`Data:     ${dataDir} (dynalite at http://127.0.0.1:`);
+  expect(banner).toContain(`Sessions: ${DEMO_SESSIONS} in the store`);
+  expect(banner).toContain(`Seeded the empty store with the UBI demo data: ${DEMO_SESSIONS} sessions`);
+  // Schedule, page, release: in route order, each answers as the README says.
+  expect(await runBannerCurls(banner)).toEqual([
+    { session_id: DEMO_SESSION_IDS.ps4, status: 'scheduled', batch_id: '000001', session_number: 1 },
+    { batch_id: '000001', last_number: 1, sessions: [expect.objectContaining({ session_id: DEMO_SESSION_IDS.ps4 })] },
+    expect.objectContaining({ release_id: 'demo-release-1', batch_id: '000001' }),
+  ]);
   // Ctrl-C: SIGINT to npm, tsx and the server process at once.
   process.kill(-running.child.pid!, 'SIGINT');
   await running.exited;
@@ -91,7 +109,8 @@ test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart doe
 
   running = await start();
   expect(running.output()).toContain('Existing data kept');
-  expect(await schedule(running.url, DEMO_SESSION_IDS.eligible[0])).toMatchObject({ status: 'already_scheduled', batch_id: '000001' });
+  expect(running.output()).toContain(`Sessions: ${DEMO_SESSIONS} in the store`);
+  expect(await schedule(running.url, DEMO_SESSION_IDS.ps4)).toMatchObject({ status: 'already_scheduled', batch_id: '000001' });
   process.kill(-running.child.pid!, 'SIGTERM');
   await running.exited;
   expect(running.output()).toMatch(/SIGTERM: shutting down…\nStopped; data kept\.\n$/);

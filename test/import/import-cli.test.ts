@@ -8,12 +8,14 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DEMO_DATA_FILE } from '../../infra/local/demo-data';
 import { LOCAL_DEFAULTS } from '../../infra/local/local-config';
 import { ensureTable, startLocalStore } from '../../infra/local/local-store';
 import { createDocumentClient } from '../../shared/data/client';
 import { sessionKey } from '../../shared/data/keys';
 import { documentClient } from '../../shared/data/store-from-env';
 import { createTestTable, uniqueId } from '../support/handlers';
+import { scanTable } from '../support/scan-table';
 
 const ROOT = resolve(__dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'import-cli-'));
@@ -118,5 +120,24 @@ test('a missing table, an endpoint nobody answers on, or a missing file: exit 2 
 
   const usage = await runImport([], {});
   expect(usage.code).toBe(2);
-  expect(usage.stderr).toMatch(/^Usage: npm run import -- FILE\.jsonl/);
+  expect(usage.stderr).toMatch(/^Usage: npm run import -- \[--format jsonl\|ubi\] FILE/);
+
+  const format = await runImport(['--format', 'csv', file], {});
+  expect(format.code).toBe(2);
+  expect(format.stderr).toMatch(/^Unknown --format "csv": use jsonl or ubi\./);
+});
+
+test('--format ubi imports the UBI sample, reports sessions, events and skipped records, and a second run changes nothing', async () => {
+  const tableName = `${process.env.TABLE_NAME}-ubi`;
+  await ensureTable(process.env.DYNAMODB_ENDPOINT!, tableName);
+  const env = { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: tableName };
+  const summary =
+    'Imported 284 sessions and 474 events from 7842 lines; rejected 0 lines.\n' +
+    'UBI: 473 query documents made the sessions (repeated query ids merged), 1932 impressions their search results; ' +
+    '1042 events skipped: 944 name a query not in the input, 2 have no query_id, 96 name no object (search 96).\n';
+
+  expect(await runImport(['--format', 'ubi', DEMO_DATA_FILE], env)).toMatchObject({ code: 0, stdout: summary });
+  const first = await scanTable(documentClient, tableName);
+  expect(await runImport(['--format', 'ubi', DEMO_DATA_FILE], env)).toMatchObject({ code: 0, stdout: summary });
+  expect(await scanTable(documentClient, tableName)).toEqual(first);
 });
