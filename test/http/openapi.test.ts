@@ -6,6 +6,9 @@
  * every answer of the HTTP tests) that does fail on a wrong answer.
  */
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import Ajv2020 from 'ajv/dist/2020';
 import * as v from 'valibot';
 import { ServiceUnavailable } from '../../shared/domain/errors';
@@ -17,6 +20,7 @@ import { BatchPageQuery, Event, ReleaseBatchBody, ScheduleSessionBody, Session }
 import { contractCheckFor, type HttpExchange } from '../support/openapi-validator';
 import { startTestApi, type TestApi } from './local-api';
 
+const ROOT = resolve(__dirname, '..', '..');
 let api: TestApi;
 let document: OpenApiDocument;
 beforeAll(async () => {
@@ -97,6 +101,15 @@ describe('the served document', () => {
     const defaults = v.parse(BatchPageQuery, { batch_id: '000001' });
     for (const p of parameters?.slice(1) ?? []) expect((p.schema as { default: number }).default).toBe(defaults[p.name as keyof typeof defaults]);
   });
+});
+
+test('`npm run openapi -- --server-url URL` prints the same document for that URL', async () => {
+  const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'tsx'), [
+    join(ROOT, 'infra', 'local', 'openapi-cli.ts'),
+    '--server-url',
+    'https://api.example.com',
+  ]);
+  expect(JSON.parse(stdout)).toEqual({ ...document, servers: [{ url: 'https://api.example.com' }] });
 });
 
 describe('the document and the handlers accept the same input', () => {
