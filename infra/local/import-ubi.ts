@@ -19,10 +19,9 @@ import { Event, Id, Session, describeIssues } from '../../shared/schemas';
 import {
   BLANK,
   decodeJsonLine,
-  ImportWriteError,
+  importRun,
   splitLines,
   storageProblem,
-  writeChunk,
   type ImportOptions,
   type ImportWriter,
   type RejectedLine,
@@ -152,11 +151,7 @@ export async function importUbi(
     skipped: { noQueryId: 0, unknownQuery: 0, noObject: {}, repeated: 0 },
     rejected: [],
   };
-  const reject = (line: number, reason: string) => {
-    const rejected = { line, reason };
-    report.rejected.push(rejected);
-    options.onReject?.(rejected);
-  };
+  const { reject, write } = importRun(report, writer, options);
 
   const queries = new Map<string, QueryRecord>();
   const events: UbiEventLine[] = [];
@@ -191,19 +186,10 @@ export async function importUbi(
     }
   }
 
+  // In the order of each query's first line, so a write error names a range of lines.
   const sessions = toSessions(queries, events, report, reject);
   const chunkSessions = options.chunkSessions ?? 500;
-  for (let i = 0; i < sessions.length; i += chunkSessions) {
-    const chunk = sessions.slice(i, i + chunkSessions);
-    try {
-      await writeChunk(chunk, writer, options.concurrency ?? 16);
-    } catch (error) {
-      throw new ImportWriteError(Math.min(...chunk.map((s) => s.line)), Math.max(...chunk.map((s) => s.line)), error);
-    }
-    report.sessions += chunk.length;
-    report.events += chunk.reduce((sum, s) => sum + s.events.length, 0);
-    options.onProgress?.({ lines: report.lines, sessions: report.sessions, events: report.events, rejected: report.rejected.length });
-  }
+  for (let i = 0; i < sessions.length; i += chunkSessions) await write(sessions.slice(i, i + chunkSessions));
   return report;
 }
 

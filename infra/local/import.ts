@@ -72,33 +72,20 @@ export async function importSessions(
   writer: ImportWriter,
   options: ImportOptions = {},
 ): Promise<ImportReport> {
-  const concurrency = options.concurrency ?? 16;
   const chunkSessions = options.chunkSessions ?? 500;
   const report: ImportReport = { lines: 0, sessions: 0, events: 0, rejected: [] };
+  const { reject, write } = importRun(report, writer, options);
   /** The line each session_id first appeared on: a second line for it would race the first one's writes. */
   const seen = new Map<string, number>();
   let chunk: ValidLine[] = [];
   let chunkEvents = 0;
-
-  const reject = (line: number, reason: string) => {
-    const rejected = { line, reason };
-    report.rejected.push(rejected);
-    options.onReject?.(rejected);
-  };
 
   const flush = async () => {
     if (chunk.length === 0) return;
     const lines = chunk;
     chunk = [];
     chunkEvents = 0;
-    try {
-      await writeChunk(lines, writer, concurrency);
-    } catch (error) {
-      throw new ImportWriteError(lines[0]!.line, lines.at(-1)!.line, error);
-    }
-    report.sessions += lines.length;
-    report.events += lines.reduce((sum, l) => sum + l.events.length, 0);
-    options.onProgress?.({ ...report, rejected: report.rejected.length });
+    await write(lines);
   };
 
   for await (const bytes of splitLines(source)) {
@@ -124,11 +111,38 @@ export async function importSessions(
 }
 
 /**
+ * What every import format shares: rejecting a line (kept in the report and
+ * passed to onReject), and writing a chunk of valid sessions, in line order,
+ * then counting them and reporting progress.
+ */
+export function importRun(report: ImportReport, writer: ImportWriter, options: ImportOptions) {
+  const concurrency = options.concurrency ?? 16;
+  return {
+    reject(line: number, reason: string): void {
+      const rejected = { line, reason };
+      report.rejected.push(rejected);
+      options.onReject?.(rejected);
+    },
+    async write(lines: ValidLine[]): Promise<void> {
+      try {
+        await writeChunk(lines, writer, concurrency);
+      } catch (error) {
+        throw new ImportWriteError(lines[0]!.line, lines.at(-1)!.line, error);
+      }
+      report.sessions += lines.length;
+      report.events += lines.reduce((sum, l) => sum + l.events.length, 0);
+      const { lines: read, sessions, events, rejected } = report;
+      options.onProgress?.({ lines: read, sessions, events, rejected: rejected.length });
+    },
+  };
+}
+
+/**
  * Events first, then sessions: a session becomes visible only once its events
  * are stored, so a schedule request racing the import never sees it without
  * them (and skips it as no_events).
  */
-export async function writeChunk(lines: ValidLine[], writer: ImportWriter, concurrency: number): Promise<void> {
+async function writeChunk(lines: ValidLine[], writer: ImportWriter, concurrency: number): Promise<void> {
   const events = lines.flatMap((l) => l.events);
   const requests: Event[][] = [];
   for (let i = 0; i < events.length; i += BATCH_WRITE_SIZE) requests.push(events.slice(i, i + BATCH_WRITE_SIZE));

@@ -224,3 +224,25 @@ test('malformed lines are rejected by number with the reason; the rest is import
   ]);
   expect(events).toHaveLength(1);
 });
+
+test('a write that fails stops the import with the lines it covered; progress is reported per chunk', async () => {
+  const progress: number[] = [];
+  const three = plain([QUERY, { ...QUERY, query_id: 'q-2' }, { ...QUERY, query_id: 'q-3' }]);
+  await importUbi(bytes(three), { putEvents: async () => undefined, upsertSession: async () => undefined }, {
+    chunkSessions: 2,
+    onProgress: (p) => progress.push(p.sessions),
+  });
+  expect(progress).toEqual([2, 3]);
+
+  let calls = 0;
+  const failing = {
+    putEvents: async () => undefined,
+    upsertSession: async () => {
+      if (++calls > 2) throw new Error('throttled');
+    },
+  };
+  await expect(importUbi(bytes(three), failing, { chunkSessions: 2 })).rejects.toMatchObject({
+    name: 'ImportWriteError',
+    message: 'Writing lines 3-3 failed: throttled',
+  });
+});
