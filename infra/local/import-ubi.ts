@@ -10,18 +10,20 @@
  * query, so the whole input is read before anything is written: memory grows
  * with the file (about 1 KB per document), fine for exports of a few million.
  *
- * https://github.com/o19s/opensearch-ubi (the schema) and README.md ("Importing UBI data").
+ * The schema: https://github.com/opensearch-project/user-behavior-insights;
+ * the mapping, field by field: README.md, "Importing UBI data".
  */
 import { createHash } from 'node:crypto';
 import stableStringify from 'safe-stable-stringify';
 import * as v from 'valibot';
+import { itemProblem } from '../../shared/data/item-limits';
+import { eventItem, sessionItem } from '../../shared/data/items';
 import { Event, Id, Session, describeIssues } from '../../shared/schemas';
 import {
   BLANK,
   decodeJsonLine,
   importRun,
   splitLines,
-  storageProblem,
   type ImportOptions,
   type ImportWriter,
   type RejectedLine,
@@ -243,7 +245,7 @@ function toSessions(
   reject: (line: number, reason: string) => void,
 ): ValidLine[] {
   const impressions = new Map<string, Impression[]>();
-  const eventsOf = new Map<string, Map<string, { line: number; event: Event }>>();
+  const eventsOf = new Map<string, Map<string, Event>>();
   for (const [seq, { line, event, queryId, document }] of events.entries()) {
     if (!queries.has(queryId)) {
       report.skipped.unknownQuery++;
@@ -272,13 +274,14 @@ function toSessions(
       ...withMeta(metaOf(event, { keepOrdinal: true })),
     };
     const parsed = v.safeParse(Event, mapped);
-    if (!parsed.success) {
-      reject(line, `event: ${describeIssues(parsed.issues)}`);
+    const problem = parsed.success ? itemProblem(eventItem(parsed.output)) : describeIssues(parsed.issues);
+    if (!parsed.success || problem) {
+      reject(line, `event: ${problem}`);
       continue;
     }
-    const byId = eventsOf.get(queryId) ?? new Map<string, { line: number; event: Event }>();
+    const byId = eventsOf.get(queryId) ?? new Map<string, Event>();
     if (byId.has(parsed.output.event_id)) report.skipped.repeated++;
-    else byId.set(parsed.output.event_id, { line, event: parsed.output });
+    else byId.set(parsed.output.event_id, parsed.output);
     eventsOf.set(queryId, byId);
   }
 
@@ -292,15 +295,12 @@ function toSessions(
       reject(query.line, `query: ${describeIssues(session.issues)}`);
       continue;
     }
-    const sessionEvents = [...(eventsOf.get(queryId)?.values() ?? [])];
-    const problem = storageProblem(session.output, sessionEvents.map((e) => e.event));
+    const problem = itemProblem(sessionItem(session.output));
     if (problem) {
-      // The item limits name an event by index; the line tells the user where it came from.
-      const index = /^events\[(\d+)\]/.exec(problem)?.[1];
-      reject(index === undefined ? query.line : sessionEvents[Number(index)]!.line, `query ${queryId}: ${problem}`);
+      reject(query.line, `query: ${problem}`);
       continue;
     }
-    sessions.push({ line: query.line, session: session.output, events: sessionEvents.map((e) => e.event) });
+    sessions.push({ line: query.line, session: session.output, events: [...(eventsOf.get(queryId)?.values() ?? [])] });
   }
   return sessions;
 }

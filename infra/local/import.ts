@@ -215,7 +215,7 @@ export function parseLine(bytes: Uint8Array | typeof TOO_LONG): ParsedLine {
 }
 
 /** Why DynamoDB would refuse the session or one of its events, or undefined. */
-export function storageProblem(session: Session, events: readonly Event[]): string | undefined {
+function storageProblem(session: Session, events: readonly Event[]): string | undefined {
   const sessionProblem = itemProblem(sessionItem(session));
   if (sessionProblem) return `session: ${sessionProblem}`;
   for (const [i, event] of events.entries()) {

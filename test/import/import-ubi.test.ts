@@ -246,3 +246,11 @@ test('a write that fails stops the import with the lines it covered; progress is
     message: 'Writing lines 3-3 failed: throttled',
   });
 });
+
+test('an event DynamoDB could not store rejects its own line only; its session and other events are imported', async () => {
+  const huge = event('click', 'p-b', 1, { event_attributes: { object: { object_id: 'p-b', blob: 'x'.repeat(410 * 1024) } } });
+  const { report, sessions, events } = await importText(plain([QUERY, huge, event('add_to_cart', 'p-b', 1)]));
+  expect(report.rejected).toEqual([{ line: 2, reason: expect.stringMatching(/^event: item is \d+ bytes/) }]);
+  expect(sessions.map((s) => s.session_id)).toEqual(['q-1']);
+  expect(events.map((e) => e.event_type)).toEqual(['add_to_cart']);
+});
