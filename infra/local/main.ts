@@ -13,7 +13,7 @@ import { DEMO_SESSION_IDS, seedDemoDataIfEmpty } from './demo-data';
 import { describeSkipped, type UbiImportReport } from './import-ubi';
 import { LOCAL_DEFAULTS, portFromEnv } from './local-config';
 import { ensureTable, startLocalStore, type LocalStore } from './local-store';
-import { createLocalServer, type LocalServer } from './server';
+import { createLocalServer, OPENAPI_PATH, type LocalServer } from './server';
 
 /** How long a clean shutdown may take before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     process.env.TABLE_NAME = tableName;
 
     await ensureTable(store.endpoint, tableName);
-    const { seeded, sessions } = await seedIfEmpty(store.endpoint, tableName);
+    const { seeded, sessions } = await seedAndCount(store.endpoint, tableName);
     server = await createLocalServer({ port }).catch((error: unknown) => {
       throw startupError(error, `the API on 127.0.0.1:${port}`, 'PORT');
     });
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
 }
 
 /** Seeds the demo data into an empty store, then counts the sessions the store holds. */
-async function seedIfEmpty(endpoint: string, tableName: string) {
+async function seedAndCount(endpoint: string, tableName: string) {
   const db = createDocumentClient({ endpoint });
   try {
     const seeded = await seedDemoDataIfEmpty(db, tableName);
@@ -108,7 +108,7 @@ function printBanner({ server, store, tableName, dataDir, seeded, sessions }: Ba
   const lines = [
     '',
     `Session improvement service, local: ${server.url}`,
-    `  OpenAPI:  ${server.url}/openapi.json`,
+    `  OpenAPI:  ${server.url}${OPENAPI_PATH}`,
     `  Data:     ${dataDir} (dynalite at ${store.endpoint}, table "${tableName}")`,
     `  Sessions: ${sessions} in the store`,
     seeded
