@@ -15,6 +15,7 @@ import { importSessions } from '../../infra/local/import';
 import { importUbi } from '../../infra/local/import-ubi';
 import { createLocalServer, MAX_BODY_BYTES, type LocalServer } from '../../infra/local/server';
 import { documentClient } from '../../shared/data/store-from-env';
+import { checkAgainstBuiltDocument } from '../support/openapi-validator';
 import { scanTable } from '../support/scan-table';
 import {
   createTestTable,
@@ -391,6 +392,9 @@ describe('HTTP', () => {
     expect(answer.text).not.toMatch(STACK_TRACE);
     const body = JSON.parse(answer.text);
     expect(body).toEqual({ error: { code: hostile.code, message: expect.any(String) } });
+    const headers = new Headers(Object.entries(answer.headers).map(([name, value]): [string, string] => [name, String(value)]));
+    const path = new URL(hostile.request.path, 'http://localhost').pathname;
+    expect(checkAgainstBuiltDocument({ method: hostile.request.method, path, status: answer.status, headers, body })).toEqual([]);
     // A sentence: starts with a capital, ends with a full stop, short enough to read.
     expect(body.error.message).toMatch(/^[A-Z].{8,400}\.$/s);
     if (hostile.mentions) expect(body.error.message).toMatch(hostile.mentions);

@@ -10,6 +10,7 @@ import { SessionWriter } from '../../shared/data/session-writer';
 import { routeNamed, type Route } from '../../shared/routes';
 import type { Session } from '../../shared/schemas';
 import { makeEvent, makeSession, uniqueId } from './fixtures';
+import { checkAgainstBuiltDocument } from './openapi-validator';
 import { handler as schedule } from '../../functions/schedule-session';
 import { handler as page } from '../../functions/get-batch-page';
 import { handler as release } from '../../functions/release-batch';
@@ -35,12 +36,17 @@ export async function seedSession(overrides: Partial<Session> = {}, eventCount =
   return session.session_id;
 }
 
-function toJsonResult(result: APIGatewayProxyStructuredResultV2): JsonResult {
-  return {
+/** The handler's answer, checked against the OpenAPI document like every HTTP answer of the suite. */
+function toJsonResult(route: Route, result: APIGatewayProxyStructuredResultV2): JsonResult {
+  const answer = {
     status: result.statusCode ?? 200,
     headers: (result.headers ?? {}) as Record<string, string>,
     body: result.body ? JSON.parse(result.body) : undefined,
   };
+  // Thrown rather than expect()ed: the unreachable-store probe runs these helpers outside jest.
+  const problems = checkAgainstBuiltDocument({ method: route.method, path: route.path, ...answer, headers: new Headers(answer.headers) });
+  if (problems.length > 0) throw new Error(`The answer breaks the OpenAPI document:\n${problems.join('\n')}`);
+  return answer;
 }
 
 async function invokeHttp(
@@ -52,7 +58,7 @@ async function invokeHttp(
     { method: route.method, url: request.url ?? route.path, body: request.body, headers: request.headers },
     `${route.method} ${route.path}`,
   );
-  return toJsonResult(await handler(event, buildLambdaContext(route.name, route.timeoutSeconds)));
+  return toJsonResult(route, await handler(event, buildLambdaContext(route.name, route.timeoutSeconds)));
 }
 
 const json = { 'content-type': 'application/json' };

@@ -7,7 +7,7 @@
  * or an HTTP client, not to a plain fetch answer.
  */
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
-import type { OpenApiDocument } from '../../shared/openapi';
+import { buildOpenApiDocument, type OpenApiDocument } from '../../shared/openapi';
 
 export interface HttpExchange {
   method: string;
@@ -82,3 +82,13 @@ export function contractCheckFor(document: OpenApiDocument): ContractCheck {
     return [...missingHeaders, ...bodyProblems(pointer, body, exchange)];
   };
 }
+
+let builtDocumentCheck: ContractCheck | undefined;
+
+/**
+ * The check against the document as built, for answers that never cross a
+ * socket (handlers invoked in process); test/http/openapi.test.ts shows the
+ * served document is this same one.
+ */
+export const checkAgainstBuiltDocument: ContractCheck = (exchange) =>
+  (builtDocumentCheck ??= contractCheckFor(buildOpenApiDocument()))(exchange);
