@@ -35,6 +35,8 @@ export const eventKey = (sessionId: string, createdAt: number, eventId: string):
   SK: `${EVENT_SK_PREFIX}${String(createdAt).padStart(EVENT_TIME_DIGITS, '0')}#${eventId}`,
 });
 
+export const sessionSortKey = SESSION_SK;
+
 export const isSessionSortKey = (sk: unknown): boolean => sk === SESSION_SK;
 
 export const collectingPointerKey = (): Key => ({ PK: 'BATCH', SK: '#COLLECTING' });

@@ -3,7 +3,7 @@
  * paginated COUNT scan, so it reads the whole table. Not for the handlers.
  */
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { sessionKey } from './keys';
+import { sessionSortKey } from './keys';
 import { TABLE } from './table';
 
 export async function countSessions(db: DynamoDBDocumentClient, tableName: string): Promise<number> {
@@ -16,7 +16,7 @@ export async function countSessions(db: DynamoDBDocumentClient, tableName: strin
         Select: 'COUNT',
         FilterExpression: '#sk = :session',
         ExpressionAttributeNames: { '#sk': TABLE.sortKey },
-        ExpressionAttributeValues: { ':session': sessionKey('').SK },
+        ExpressionAttributeValues: { ':session': sessionSortKey },
         ExclusiveStartKey,
       }),
     );

@@ -7,7 +7,9 @@
 import { createReadStream, readFileSync } from 'node:fs';
 import { DEMO_DATA_FILE, DEMO_SESSION_IDS } from '../../infra/local/demo-data';
 import { importUbi } from '../../infra/local/import-ubi';
+import { eventSortKeyPrefix, isSessionSortKey } from '../../shared/data/keys';
 import { documentClient } from '../../shared/data/store-from-env';
+import { TABLE } from '../../shared/data/table';
 import { createTestTable, scheduleOverHttp, writer } from '../support/handlers';
 import { scanTable } from '../support/scan-table';
 
@@ -74,8 +76,9 @@ test('the import reports and writes what the file holds, and importing it again 
   });
 
   const items = await scanTable(documentClient, process.env.TABLE_NAME!);
-  expect(items.filter((item) => item.SK === '#SESSION')).toHaveLength(expected.sessions);
-  expect(items.filter((item) => String(item.SK).startsWith('EVENT#'))).toHaveLength(expected.events);
+  const sortKeys = items.map((item) => String(item[TABLE.sortKey]));
+  expect(sortKeys.filter(isSessionSortKey)).toHaveLength(expected.sessions);
+  expect(sortKeys.filter((sk) => sk.startsWith(eventSortKeyPrefix))).toHaveLength(expected.events);
 
   expect((await scheduleOverHttp(DEMO_SESSION_IDS.ps4)).body).toMatchObject({ status: 'scheduled' });
   const before = await scanTable(documentClient, process.env.TABLE_NAME!);
