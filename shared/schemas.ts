@@ -18,11 +18,10 @@ export const UnixSeconds = v.pipe(
   v.maxValue(999_999_999_999, 'must be unix seconds'),
 );
 
-// v.record alone also takes an array and turns ["x"] into {"0": "x"}: refuse arrays first.
-const JsonObject = v.pipe(
-  v.custom<unknown>((input) => !Array.isArray(input), 'must be an object'),
-  v.record(v.string(), v.unknown(), 'must be an object'),
-);
+/** valibot's object and record schemas also take an array (v.record turns ["x"] into {"0": "x"}): refuse arrays first. */
+export const NotArray = v.custom<unknown>((input) => !Array.isArray(input), 'must be an object');
+
+export const JsonObject = v.pipe(NotArray, v.record(v.string(), v.unknown(), 'must be an object'));
 
 export const SearchResult = v.strictObject(
   {

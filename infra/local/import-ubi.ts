@@ -18,7 +18,7 @@ import stableStringify from 'safe-stable-stringify';
 import * as v from 'valibot';
 import { itemProblem } from '../../shared/data/item-limits';
 import { eventItem, sessionItem } from '../../shared/data/items';
-import { Event, Id, Session, describeIssues } from '../../shared/schemas';
+import { Event, Id, JsonObject, NotArray, Session, describeIssues } from '../../shared/schemas';
 import {
   BLANK,
   decodeJsonLine,
@@ -71,9 +71,7 @@ const UbiTimestamp = v.pipe(
 );
 
 const Text = v.optional(v.nullable(v.string('must be a string')));
-// valibot's object schemas also take arrays: refuse them first, as shared/schemas.ts does.
-const notArray = v.custom<unknown>((input) => !Array.isArray(input), 'must be an object');
-const Attributes = v.optional(v.nullable(v.pipe(notArray, v.record(v.string(), v.unknown(), 'must be an object'))));
+const Attributes = v.optional(v.nullable(JsonObject));
 
 /** A UBI query document: the fields the mapping reads; others are allowed and ignored. */
 const UbiQuery = v.looseObject({
@@ -96,11 +94,11 @@ const UbiEvent = v.looseObject({
   event_attributes: v.optional(
     v.nullable(
       v.pipe(
-        notArray,
+        NotArray,
         v.looseObject(
           {
-            object: v.optional(v.nullable(v.pipe(notArray, v.looseObject({ object_id: v.optional(v.nullable(v.union([v.string(), v.number()]))) })))),
-            position: v.optional(v.nullable(v.pipe(notArray, v.looseObject({ ordinal: v.optional(v.nullable(v.number())) })))),
+            object: v.optional(v.nullable(v.pipe(NotArray, v.looseObject({ object_id: v.optional(v.nullable(v.union([v.string(), v.number()]))) })))),
+            position: v.optional(v.nullable(v.pipe(NotArray, v.looseObject({ ordinal: v.optional(v.nullable(v.number())) })))),
           },
           'must be an object',
         ),
