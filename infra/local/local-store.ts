@@ -5,12 +5,12 @@
 import {
   CreateTableCommand,
   DescribeTableCommand,
-  DynamoDBClient,
   waitUntilTableExists,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
+import { createDynamoClient } from '../../shared/data/client';
 import { KEY_ATTRIBUTE_TYPES, TABLE } from '../../shared/data/table';
 
 export interface LocalStore {
@@ -61,11 +61,7 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
 
 /** Creates the table unless it exists and waits until it is usable; returns true if it was created. */
 export async function ensureTable(endpoint: string, tableName: string): Promise<boolean> {
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = createDynamoClient({ endpoint });
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return false;

@@ -6,11 +6,12 @@
  * The execution name is the release id, as in AWS: re-running a name releases
  * nothing new. The settle Wait is skipped unless --wait is given.
  */
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { createDynamoClient } from '../../shared/data/client';
 import { routeNamed } from '../../shared/routes';
 import { buildLambdaContext } from './lambda-event';
 import { LOCAL_DEFAULTS, localStoreEndpoint, portFromEnv } from './local-config';
@@ -104,12 +105,7 @@ function synthesizeStateMachine() {
 
 /** Fails fast with what to do when `npm start` is not running, instead of the workflow retrying an outage. */
 async function checkStore(endpoint: string, tableName: string): Promise<void> {
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
+  const client = createDynamoClient({ endpoint, maxAttempts: 1 });
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
   } catch (error) {

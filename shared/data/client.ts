@@ -9,14 +9,14 @@ export interface ClientOptions {
 }
 
 /**
- * One DocumentClient per container. Against a local endpoint it needs no AWS
- * account: the region and credentials are placeholders dynalite ignores.
+ * The low-level client. Against a local endpoint it needs no AWS account: the
+ * region and credentials are placeholders dynalite ignores.
  */
-export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
+export function createDynamoClient(options: ClientOptions = {}): DynamoDBClient {
   const endpoint = options.endpoint;
   // An explicit endpoint in AWS (e.g. the import into a deployed table) signs like any AWS call.
   const local = endpoint !== undefined && !isAwsEndpoint(endpoint);
-  const client = new DynamoDBClient({
+  return new DynamoDBClient({
     endpoint,
     region: options.region ?? process.env.AWS_REGION ?? (local ? 'local' : undefined),
     maxAttempts: options.maxAttempts ?? 3,
@@ -26,10 +26,11 @@ export function createDocumentClient(options: ClientOptions = {}): DynamoDBDocum
       ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
   });
-  return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
 }
+
+/** One DocumentClient per container, on the client above. */
+export const createDocumentClient = (options: ClientOptions = {}): DynamoDBDocumentClient =>
+  DynamoDBDocumentClient.from(createDynamoClient(options), { marshallOptions: { removeUndefinedValues: true } });
 
 const isAwsEndpoint = (endpoint: string): boolean =>
   /\.(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$/.test(new URL(endpoint).hostname);
