@@ -8,7 +8,7 @@
  * Documents are told apart by shape (an event has `action_name`), so the two
  * indexes may come in one file in any order. Events can come before their
  * query, so the whole input is read before anything is written: memory grows
- * with the file (about 1 KB per document), fine for exports of a few million.
+ * with the file (about 1.5 KB of heap per document, see README.md).
  *
  * The schema: https://github.com/opensearch-project/user-behavior-insights;
  * the mapping, field by field: README.md, "Importing UBI data".
@@ -112,8 +112,8 @@ interface UbiEventLine {
   line: number;
   event: UbiEvent;
   queryId: string;
-  /** The document as read: its content is the event's identity. */
-  document: object;
+  /** From the document as read, whose content is the event's identity. */
+  eventId: string;
 }
 
 type UbiQuery = v.InferOutput<typeof UbiQuery>;
@@ -173,7 +173,7 @@ export async function importUbi(
       const event = v.safeParse(UbiEvent, document);
       if (!event.success) reject(line, `event: ${describeIssues(event.issues)}`);
       else if (!event.output.query_id) report.skipped.noQueryId++;
-      else events.push({ line, event: event.output, queryId: event.output.query_id, document });
+      else events.push({ line, event: event.output, queryId: event.output.query_id, eventId: eventIdOf(document) });
     } else if ('query_id' in document) {
       const query = v.safeParse(UbiQuery, document);
       if (!query.success) reject(line, `query: ${describeIssues(query.issues)}`);
@@ -244,7 +244,7 @@ function toSessions(
 ): ValidLine[] {
   const impressions = new Map<string, Impression[]>();
   const eventsOf = new Map<string, Map<string, Event>>();
-  for (const [seq, { line, event, queryId, document }] of events.entries()) {
+  for (const [seq, { line, event, queryId, eventId }] of events.entries()) {
     if (!queries.has(queryId)) {
       report.skipped.unknownQuery++;
       continue;
@@ -264,7 +264,7 @@ function toSessions(
       continue;
     }
     const mapped = {
-      event_id: eventIdOf(document),
+      event_id: eventId,
       session_id: queryId,
       object_id: objectId,
       event_type: event.action_name,
