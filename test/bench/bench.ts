@@ -24,6 +24,7 @@ import type { DrainInput, DrainResult } from './drain-worker';
 import { measureLatency, type LatencyResult, type LatencyScenario } from './latency';
 import type { OpsInput, OpsResult } from './ops-worker';
 import type { OverheadInput, OverheadResult } from './overhead-worker';
+import type { UbiImportInput, UbiImportResult } from './ubi-import-worker';
 import { budget, printBudgets, printTable, round, writeReport, type BudgetKind } from './report';
 import { seedScheduledBatch, seedUnscheduledSessions } from './seed';
 import { runWorker, startWorker } from './workers';
@@ -36,6 +37,8 @@ const CONFIG = {
   latency: { connections: 32, durationSeconds: 5 },
   /** Unscheduled sessions for the schedule latency run (it stops early if it uses them all up). */
   schedulePool: 3_000,
+  /** Copies of the UBI demo sample imported to measure the UBI import's memory (20: about 56 MB, 78,420 documents). */
+  ubiCopies: 20,
   tableName: 'bench',
 };
 
@@ -121,6 +124,9 @@ async function main() {
     );
 
     const latency = await step('latency under load', () => measureEndpoints(env, seed.batchId, pool.sessionIds.slice(4), ops));
+    const ubiImport = await step('UBI import memory', () =>
+      runWorker<UbiImportResult>('ubi-import-worker.ts', {}, [JSON.stringify({ copies: CONFIG.ubiCopies } satisfies UbiImportInput)]),
+    );
 
     // ── budgets ────────────────────────────────────────────────────────────
     const slowest = coldInit.filter((c) => c.name !== bundles.baseline.name).sort((a, b) => b.medianImportMs - a.medianImportMs)[0]!;
@@ -215,6 +221,7 @@ async function main() {
       bundles: [...bundles.handlers, bundles.baseline].map((b) => bundleSummary(b, bundles.baseline)),
       consumedCapacity: ops.capacity,
       latency,
+      ubiImport,
     };
     writeReport(REPORT_FILE, report);
 
@@ -230,6 +237,10 @@ async function main() {
     console.log(
       `Handler overhead in CPU per page: ${round(overhead.medianCpuMs.handler)} ms vs ${round(overhead.medianCpuMs.direct)} ms direct; ` +
         `drain peak RSS ${round(drainHandler.peakRssMb)} MiB (${round(drainHandler.rssBeforeMb)} MiB before the first page, tsx loader included).`,
+    );
+    console.log(
+      `UBI import: ${ubiImport.documents} documents (${round(ubiImport.fileMb)} MiB) held ${round(ubiImport.heldHeapMb)} MiB of heap when writing began, ` +
+        `${round(ubiImport.heapPerDocumentKb, 2)} KiB per document.`,
     );
     console.log();
     printDetails(report.coldInit, bundles, ops, latency);
