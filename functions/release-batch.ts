@@ -1,12 +1,9 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { store } from '../shared/data/store-from-env';
 import { releaseCollectingBatch } from '../shared/domain/release-batch';
-import { httpHandler, parseInput, recordFailure, type HttpEvent } from '../shared/http/middleware';
+import { httpHandler, invocationHandler, parseInput, type HttpEvent } from '../shared/http/middleware';
 import { jsonResponse } from '../shared/http/response';
-import { countMetric, logger, metrics } from '../shared/observability';
+import { countMetric, logger } from '../shared/observability';
 import { ReleaseBatchBody } from '../shared/schemas';
 
 async function release(input: unknown) {
@@ -19,19 +16,14 @@ async function release(input: unknown) {
 }
 
 /** POST /batch/release — releases the collecting batch. */
-const releaseOverHttp = httpHandler(async (event) => jsonResponse(200, await release(event.body)), {
-  jsonBody: true,
-});
+const releaseOverHttp = httpHandler(async (event) => jsonResponse(200, await release(event.body)), { jsonBody: true });
 
 /**
  * Invoked by Step Functions with {"release_id"}: returns the same object, and
  * lets domain errors (named NoCollectingBatch, ServiceUnavailable,
  * InvalidRequest) propagate so the workflow can catch or retry them by name.
  */
-const releaseForWorkflow = middy(release)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
-  .use({ onError: async ({ error }) => void recordFailure(error) });
+const releaseForWorkflow = invocationHandler(release);
 
 const isHttpEvent = (event: unknown): event is HttpEvent =>
   typeof (event as HttpEvent)?.requestContext?.http?.method === 'string';

@@ -38,9 +38,10 @@ export const settleWindowSeconds = (): number =>
 
 /**
  * Errors worth retrying: Lambda's own transient failures and throttling, a
- * function timeout or crash (reported as Lambda.Unknown), and the handler's
- * ServiceUnavailable (DynamoDB throttled or unreachable). Retries are safe
- * because a release is idempotent per release id.
+ * crash (Lambda.Unknown), the function killed at its timeout
+ * (Sandbox.Timedout), and the handler's ServiceUnavailable (DynamoDB
+ * throttled or unreachable, or the handler giving up just before its
+ * timeout). Retries are safe because a release is idempotent per release id.
  */
 export const TRANSIENT_RELEASE_ERRORS = [
   'Lambda.ClientExecutionTimeoutException',
@@ -49,6 +50,7 @@ export const TRANSIENT_RELEASE_ERRORS = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
   'Lambda.Unknown',
+  'Sandbox.Timedout',
   'ServiceUnavailable',
 ] as const;
 

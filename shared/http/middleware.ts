@@ -5,13 +5,32 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as v from 'valibot';
-import { InvalidRequest } from '../domain/errors';
+import { InvalidRequest, ServiceUnavailable } from '../domain/errors';
 import { countFailure, logger, metrics } from '../observability';
 import { describeIssues } from '../schemas';
 import { answerFor, errorResponse } from './errors';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/**
+ * How long before Lambda's timeout a handler stops waiting and answers: enough
+ * to map the error, publish metrics and return, which Lambda could not do once
+ * it kills the function (Step Functions would then see Sandbox.Timedout).
+ */
+export const TIMEOUT_MARGIN_MS = 500;
+
+/**
+ * Running out of time is an outage like any other (a DynamoDB call that does
+ * not answer): a 503 over HTTP, a retried ServiceUnavailable in the workflow,
+ * instead of middy's TimeoutError, which callers would take for a bug.
+ */
+const MIDDY_OPTIONS = {
+  timeoutEarlyInMillis: TIMEOUT_MARGIN_MS,
+  timeoutEarlyResponse: () => {
+    throw new ServiceUnavailable('The request ran out of time before the database answered; try again.');
+  },
+};
 
 /**
  * Counts a failed invocation by its error code and logs outages (warn) and
@@ -28,6 +47,18 @@ export function recordFailure(error: unknown) {
   return answer;
 }
 
+/**
+ * What every handler shares, HTTP or not: the early timeout above, Powertools
+ * logger context (keys reset per invocation) and metrics published after each
+ * invocation. onError runs in reverse order of use, so middlewares added later
+ * see an error first.
+ */
+function baseStack<TEvent, TResult>(handle: (event: TEvent, context: Context) => Promise<TResult>) {
+  return middy<TEvent, TResult>(handle, MIDDY_OPTIONS)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}
+
 /** Turns any thrown error into the contract's JSON error. */
 const errorResponses = (): MiddlewareObj<HttpEvent, HttpResult> => ({
   onError: async (request) => {
@@ -36,23 +67,26 @@ const errorResponses = (): MiddlewareObj<HttpEvent, HttpResult> => ({
 });
 
 /**
- * The middy stack every HTTP handler shares: error mapping, Powertools
- * logger context and metrics, lower-cased headers and, for handlers with a
- * body, JSON parsing (wrong content type → 415, malformed JSON → 400).
+ * The middy stack every HTTP handler shares: the base stack, lower-cased
+ * headers, error mapping and, for handlers with a body, JSON parsing (wrong
+ * content type → 415, malformed JSON → 400).
  */
 export function httpHandler(
   handle: (event: HttpEvent, context: Context) => Promise<HttpResult>,
   options: { jsonBody: boolean },
 ) {
-  // onError runs in reverse order of use: errorResponses answers (and counts)
-  // first, then metrics are published and the logger's keys reset.
-  const stack = middy<HttpEvent, HttpResult>(handle)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
-    .use(httpHeaderNormalizer())
-    .use(errorResponses());
+  const stack = baseStack(handle).use(httpHeaderNormalizer()).use(errorResponses());
   // The parser's types describe a parsed body; the handler validates it with valibot anyway.
   return options.jsonBody ? stack.use(httpJsonBodyParser() as MiddlewareObj<HttpEvent, HttpResult>) : stack;
+}
+
+/**
+ * For invocations that are not HTTP (Step Functions): the base stack, and
+ * failures counted and logged like HTTP ones, then rethrown as they are so the
+ * caller can catch or retry them by name.
+ */
+export function invocationHandler<TResult>(handle: (event: unknown, context: Context) => Promise<TResult>) {
+  return baseStack(handle).use({ onError: async ({ error }) => void recordFailure(error) });
 }
 
 /** Validates input against a schema; a mismatch is a 400 that names the field. */

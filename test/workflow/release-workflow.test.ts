@@ -127,6 +127,26 @@ test('(c) two transient failures are retried, and the batch is released exactly 
   await expect(releaseDirect({ release_id: uniqueId('after') })).rejects.toMatchObject({ name: 'NoCollectingBatch' });
 });
 
+test('a release that runs out of time is retried, whether the handler gave up or Lambda killed it', async () => {
+  const batchId = await scheduleOne();
+  let attempts = 0;
+  const outOfTime = async (payload: unknown) => {
+    attempts++;
+    // Lambda killed the function at its timeout (what Step Functions reports then).
+    if (attempts === 1) throw namedError('Sandbox.Timedout');
+    // The handler gave up just before its timeout (shared/http/middleware.ts).
+    if (attempts === 2) throw new ServiceUnavailable('The request ran out of time before the database answered (injected)');
+    return realRelease(payload);
+  };
+
+  const result = await run(uniqueId('exec'), outOfTime);
+
+  expect(result.status).toBe('SUCCEEDED');
+  expect(attempts).toBe(3);
+  expect(result.events.filter((e) => e.type === 'StateRetried')).toHaveLength(2);
+  expect(result.published.map((entry) => entry.Detail)).toEqual([expect.objectContaining({ batch_id: batchId })]);
+});
+
 test('a non-transient error is not retried: the execution fails and nothing is announced', async () => {
   await scheduleOne();
   let attempts = 0;
