@@ -140,8 +140,14 @@ export class SessionImprovementStack extends Stack {
       }),
     });
 
-    new OperationsAlarms(this, 'Alarms', {
-      functions: Object.fromEntries(Object.entries(this.functions).map(([name, h]) => [name, h.function])),
+    const alarms = new OperationsAlarms(this, 'Alarms', {
+      functions: Object.fromEntries(
+        Object.entries(this.functions).map(([name, h]) => [
+          name,
+          { fn: h.function, errorsMeanCrash: h.function !== this.workflow.releaseFunction },
+        ]),
+      ),
+      apiStage: stage,
       stateMachine: this.workflow.stateMachine,
       deadLetterQueue: deadLetters,
       alarmEmail: props.alarmEmail,
@@ -152,6 +158,10 @@ export class SessionImprovementStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });
     new CfnOutput(this, 'EventBusArn', { value: eventBus.eventBusArn });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: alarms.topic.topicArn,
+      description: 'Subscribe to it to receive the alarms (aws sns subscribe --protocol email ...)',
+    });
   }
 }
 

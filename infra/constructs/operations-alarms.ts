@@ -1,9 +1,12 @@
 /**
- * CloudWatch alarms for what needs a human: handler errors and throttles,
+ * CloudWatch alarms for what needs a human, each one something to act on:
+ * what API callers see (5xx answers, and the handlers' own failures by code:
+ * a bug, or an outage that lasts), functions that crash or are throttled,
  * failed or timed-out workflow executions, and schedule firings that landed
  * in the dead-letter queue. All of them notify one encrypted SNS topic.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,10 +17,24 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/observability';
+
+export interface AlarmedFunction {
+  fn: lambda.IFunction;
+  /**
+   * Whether Lambda's Errors metric means a crash. Not for a function the
+   * workflow invokes: its expected outcomes (NoCollectingBatch, a retried
+   * ServiceUnavailable) count as errors there, and the workflow's own alarm
+   * says when one really failed.
+   */
+  errorsMeanCrash: boolean;
+}
 
 export interface OperationsAlarmsProps {
   /** Handler functions by logical name (the route names). */
-  functions: Record<string, lambda.IFunction>;
+  functions: Record<string, AlarmedFunction>;
+  /** The API stage whose 5xx answers callers see. */
+  apiStage: apigw.IHttpStage;
   stateMachine: sfn.IStateMachine;
   deadLetterQueue: sqs.IQueue;
   /** Optional address subscribed to the alarm topic (it must confirm the subscription). */
@@ -25,6 +42,23 @@ export interface OperationsAlarmsProps {
 }
 
 const PERIOD = Duration.minutes(5);
+
+/**
+ * Failures per 5 minutes that make an outage worth a human: a 503 now and then
+ * (a throttled burst the client retries) is not, a stream of them is. A bug
+ * (internal_error) alarms at once.
+ */
+export const OUTAGE_THRESHOLD = 5;
+
+/** The handlers' failure metric (shared/observability.ts countFailure) with the dimensions Powertools publishes. */
+const requestFailed = (code: string) =>
+  new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: 'RequestFailed',
+    dimensionsMap: { service: SERVICE_NAME, code },
+    period: PERIOD,
+    statistic: 'Sum',
+  });
 
 export class OperationsAlarms extends Construct {
   readonly topic: sns.Topic;
@@ -60,9 +94,22 @@ export class OperationsAlarms extends Construct {
       }),
     );
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    else {
+      Annotations.of(this).addWarning(
+        'Nobody is subscribed to the alarm topic: deploy with -c alarmEmail=you@example.com, or subscribe to the AlarmTopicArn output (README, "Deploying to AWS").',
+      );
+    }
 
-    for (const [name, fn] of Object.entries(props.functions)) {
-      this.alarm(`${name}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), `${name} handler threw`);
+    this.alarm('Api5xx', props.apiStage.metricServerError({ period: PERIOD }), 'The API answered 5xx', OUTAGE_THRESHOLD);
+    this.alarm('HandlerBugs', requestFailed('internal_error'), 'A handler failed on a bug (internal_error)');
+    this.alarm(
+      'StoreUnavailable',
+      requestFailed('service_unavailable'),
+      'Handlers keep answering service_unavailable: DynamoDB throttled or unreachable past the retries',
+      OUTAGE_THRESHOLD,
+    );
+    for (const [name, { fn, errorsMeanCrash }] of Object.entries(props.functions)) {
+      if (errorsMeanCrash) this.alarm(`${name}Errors`, fn.metricErrors({ period: PERIOD, statistic: 'Sum' }), `${name} crashed`);
       this.alarm(`${name}Throttles`, fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }), `${name} was throttled`);
     }
     this.alarm(
@@ -82,10 +129,10 @@ export class OperationsAlarms extends Construct {
     );
   }
 
-  private alarm(id: string, metric: cloudwatch.IMetric, description: string): void {
+  private alarm(id: string, metric: cloudwatch.IMetric, description: string, threshold = 1): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       metric,
-      threshold: 1,
+      threshold,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

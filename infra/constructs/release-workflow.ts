@@ -62,10 +62,13 @@ export interface ReleaseWorkflowProps {
 
 export class ReleaseWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  /** The function the release task invokes. */
+  readonly releaseFunction: lambda.IFunction;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ReleaseWorkflowProps) {
     super(scope, id);
+    this.releaseFunction = props.releaseFunction;
 
     const release = new tasks.LambdaInvoke(this, RELEASE_STATES.release, {
       lambdaFunction: props.releaseFunction,

@@ -6,9 +6,12 @@
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import type { IConstruct } from 'constructs';
 import { buildApp, cdkJsonContext, STACK_NAME } from '../../infra/build-app';
 import { RELEASE_STATES, SETTLE_MARGIN_SECONDS } from '../../infra/constructs/release-workflow';
@@ -281,19 +284,78 @@ describe('operations', () => {
     return [{ Ref: topicId }];
   };
 
-  test('every function has an errors and a throttles alarm to the topic', () => {
+  const alarmsOf = (namespace: string, metricName: string) =>
+    ofType('AWS::CloudWatch::Alarm')
+      .map(([, r]) => r.Properties)
+      .filter((p) => p.Namespace === namespace && p.MetricName === metricName);
+
+  test('every function has a throttles alarm to the topic', () => {
     for (const route of ROUTES) {
       const [functionId] = functionOf(route.name);
-      for (const metric of ['Errors', 'Throttles']) {
-        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-          Namespace: 'AWS/Lambda',
-          MetricName: metric,
-          Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }],
-          AlarmActions: alarmActions(),
-        });
-      }
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Throttles',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }],
+        AlarmActions: alarmActions(),
+      });
     }
   });
+
+  test('Errors alarms watch only functions whose Errors mean a crash: not ReleaseBatch, whose Errors count the workflow\'s quiet days', () => {
+    // On the workflow path the release handler throws NoCollectingBatch whenever nothing was
+    // scheduled since the last release, and ServiceUnavailable on every retried outage.
+    const watched = alarmsOf('AWS/Lambda', 'Errors').map((p) => p.Dimensions[0].Value.Ref).sort();
+    expect(watched).toEqual([functionOf('ScheduleSession')[0], functionOf('GetBatchPage')[0]].sort());
+  });
+
+  test('5xx answers of the API stage raise an alarm', () => {
+    const [[apiId]] = ofType('AWS::ApiGatewayV2::Api') as [[string, Resource]];
+    const [alarm, ...others] = alarmsOf('AWS/ApiGateway', '5xx');
+    expect(others).toEqual([]);
+    expect(alarm).toMatchObject({ Statistic: 'Sum', AlarmActions: alarmActions() });
+    expect(alarm.Dimensions).toEqual(
+      expect.arrayContaining([{ Name: 'ApiId', Value: { Ref: apiId } }, { Name: 'Stage', Value: '$default' }]),
+    );
+  });
+
+  test('the handlers\' own failures raise alarms by code, on exactly the metric and dimensions the handlers publish', async () => {
+    // A closed port: the store is unreachable (service_unavailable); a missing table is a bug (internal_error).
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const probe = async (endpoint: string, table: string) => {
+      const tsx = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+      const { stdout } = await promisify(execFile)(tsx, [path.join(__dirname, 'metrics-probe.ts'), endpoint, table], { timeout: 30_000 });
+      return stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line));
+    };
+    const published = [
+      ...(await probe(process.env.DYNAMODB_ENDPOINT!, 'no-such-table')),
+      ...(await probe(`http://127.0.0.1:${closedPort}`, 'unreachable')),
+    ];
+
+    const byCode = new Map<string, { namespace: string; name: string; dimensions: { Name: string; Value: string }[] }>();
+    for (const record of published) {
+      for (const directive of record._aws.CloudWatchMetrics) {
+        for (const metric of directive.Metrics) {
+          const dimensions = directive.Dimensions[0].map((name: string) => ({ Name: name, Value: record[name] }));
+          byCode.set(record.code, { namespace: directive.Namespace, name: metric.Name, dimensions });
+        }
+      }
+    }
+    expect([...byCode.keys()].sort()).toEqual(['internal_error', 'service_unavailable']);
+    for (const [code, metric] of byCode) {
+      const alarms = alarmsOf(metric.namespace, metric.name).filter((p) =>
+        p.Dimensions.some((d: { Name: string; Value: string }) => d.Name === 'code' && d.Value === code),
+      );
+      expect([code, alarms]).toEqual([code, [expect.objectContaining({ AlarmActions: alarmActions() })]]);
+      const sorted = (ds: { Name: string }[]) => [...ds].sort((a, b) => a.Name.localeCompare(b.Name));
+      expect(sorted(alarms[0].Dimensions)).toEqual(sorted(metric.dimensions));
+    }
+  }, 60_000);
 
   test('failed workflow executions and dead letters raise alarms to the topic', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -320,10 +382,12 @@ describe('operations', () => {
     });
   });
 
-  test('outputs the API URL, table name, state machine ARN and event bus', () => {
+  test('outputs the API URL, table name, state machine ARN, event bus and alarm topic', () => {
     expect(Object.keys(json.Outputs).sort()).toEqual(
-      ['ApiUrl', 'EventBusArn', 'EventBusName', 'StateMachineArn', 'TableName'].sort(),
+      ['AlarmTopicArn', 'ApiUrl', 'EventBusArn', 'EventBusName', 'StateMachineArn', 'TableName'].sort(),
     );
+    const [[topicId]] = ofType('AWS::SNS::Topic') as [[string, Resource]];
+    expect((json.Outputs.AlarmTopicArn as { Value: unknown }).Value).toEqual({ Ref: topicId });
   });
 
   test('hard-codes no physical names', () => {
@@ -344,9 +408,10 @@ describe('operations', () => {
 });
 
 describe('security rules (cdk-nag AwsSolutions)', () => {
-  test('synth reported no errors or warnings on the stack', () => {
+  test('synth reported no errors, and no warning but that nobody subscribes to the alarms (cdk.json sets no alarmEmail)', () => {
     expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
-    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.anyValue());
+    expect(warnings.map((w) => w.entry.data)).toEqual([expect.stringMatching(/nobody is subscribed to the alarm topic/i)]);
   });
 
   test('every acknowledgement sits on a resource\'s construct, not the app or stack, with a one-line reason', () => {
@@ -387,6 +452,13 @@ describe('stack props', () => {
     const testApp = new App({ outdir, builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
     return Template.fromStack(new SessionImprovementStack(testApp, 'PropsTest', props));
   };
+
+  test('with an alarm address the topic has its e-mail subscription and synth warns of nothing', () => {
+    const testApp = new App({ outdir, builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
+    const withEmail = new SessionImprovementStack(testApp, 'EmailTest', { alarmEmail: 'ops@example.com' });
+    Template.fromStack(withEmail).hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    expect(Annotations.fromStack(withEmail).findWarning('*', Match.anyValue())).toEqual([]);
+  });
 
   test('a test stack can let its table be destroyed', () => {
     synthWithoutBundling({ tableRemovalPolicy: RemovalPolicy.DESTROY }).hasResource('AWS::DynamoDB::Table', {
