@@ -67,7 +67,6 @@ export class SessionImprovementStack extends Stack {
       sortKey: keyAttribute(TABLE.gsi1.sortKey),
       projectionType: dynamodb.ProjectionType.ALL,
     });
-    const tableLogicalId = this.resolve((this.table.node.defaultChild as dynamodb.CfnTable).logicalId);
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
@@ -93,14 +92,8 @@ export class SessionImprovementStack extends Stack {
         timeoutSeconds: route.timeoutSeconds,
         memoryMiB: route.memoryMiB,
         description: `${route.method} ${route.path}`,
-        environment: { TABLE_NAME: this.table.tableName },
       });
-      if (route.tableAccess === 'read') this.table.grantReadData(handler.function);
-      else this.table.grantReadWriteData(handler.function);
-      Validations.of(handler.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${tableLogicalId}.Arn>/index/*]`,
-        reason: 'Access to the table\'s own indexes (GSI1 pages a batch); no other table is reachable.',
-      });
+      handler.bindTable(this.table, route.tableAccess);
 
       this.api.addRoutes({
         path: route.path,

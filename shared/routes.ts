@@ -3,6 +3,21 @@
  * one HTTP API route of each entry, and the local server serves the same
  * handlers on the same paths, so the two cannot drift.
  */
+
+/** DynamoDB actions, as IAM names them without the `dynamodb:` prefix. */
+export type DynamoAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem';
+
+/**
+ * Exactly the DynamoDB actions a handler calls: on the table's items, and on
+ * its batch index (GSI1). The stack grants these and nothing else;
+ * test/integration/grants.test.ts records what each handler really calls and
+ * fails when the two differ.
+ */
+export interface TableAccess {
+  table: readonly DynamoAction[];
+  index: readonly DynamoAction[];
+}
+
 export interface Route {
   /** Logical name of the function (CDK construct id, log and metric names). */
   name: 'ScheduleSession' | 'GetBatchPage' | 'ReleaseBatch';
@@ -10,8 +25,8 @@ export interface Route {
   path: string;
   /** Handler module, relative to the project root; it exports `handler`. */
   entry: string;
-  /** What the function may do to the table. */
-  tableAccess: 'read' | 'readWrite';
+  /** What the function may do to the table: exactly what it calls. */
+  tableAccess: TableAccess;
   /** Lambda timeout: also the schedule deadline the release settle window is derived from. */
   timeoutSeconds: number;
   memoryMiB: number;
@@ -23,7 +38,8 @@ export const ROUTES = [
     method: 'POST',
     path: '/session/use-for-improvement',
     entry: 'functions/schedule-session.ts',
-    tableAccess: 'readWrite',
+    // PutItem: rolling a crashed release forward writes its release record.
+    tableAccess: { table: ['Query', 'GetItem', 'UpdateItem', 'PutItem'], index: [] },
     timeoutSeconds: 10,
     memoryMiB: 512,
   },
@@ -32,7 +48,7 @@ export const ROUTES = [
     method: 'GET',
     path: '/batch/sessions',
     entry: 'functions/get-batch-page.ts',
-    tableAccess: 'read',
+    tableAccess: { table: ['GetItem', 'Query'], index: ['Query'] },
     timeoutSeconds: 20,
     memoryMiB: 1024,
   },
@@ -41,7 +57,7 @@ export const ROUTES = [
     method: 'POST',
     path: '/batch/release',
     entry: 'functions/release-batch.ts',
-    tableAccess: 'readWrite',
+    tableAccess: { table: ['GetItem', 'UpdateItem', 'PutItem'], index: [] },
     timeoutSeconds: 10,
     memoryMiB: 512,
   },

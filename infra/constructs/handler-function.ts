@@ -5,13 +5,16 @@
  * a role of its own that holds only what is granted to it.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
+import { TABLE } from '../../shared/data/table';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/observability';
+import type { TableAccess } from '../../shared/routes';
 import { BUNDLING, LAMBDA_NODE_MAJOR } from '../bundling';
 
 /** The project root: entries in the route table are relative to it. */
@@ -24,9 +27,14 @@ export interface HandlerFunctionProps {
   entry: string;
   timeoutSeconds: number;
   memoryMiB: number;
+  /** @default - none */
   description?: string;
-  /** Merged over the defaults below; a key given here wins. */
+  /**
+   * Merged over the defaults (Powertools service and namespace, source maps); a key given here wins.
+   * @default - the defaults only
+   */
   environment?: Record<string, string>;
+  /** @default logs.RetentionDays.ONE_MONTH */
   logRetention?: logs.RetentionDays;
 }
 
@@ -93,5 +101,21 @@ export class HandlerFunction extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions.',
     });
+  }
+
+  /**
+   * Gives the function the table: its name in TABLE_NAME, and exactly the
+   * listed actions on the table and on its batch index. No grant* helper:
+   * grantReadData and grantReadWriteData add Scan, DeleteItem, batch and
+   * stream actions and every index (index/*) to functions that call none of them.
+   */
+  bindTable(table: dynamodb.ITable, access: TableAccess): void {
+    this.function.addEnvironment('TABLE_NAME', table.tableName);
+    const statement = (actions: readonly string[], resource: string) =>
+      new iam.PolicyStatement({ actions: actions.map((action) => `dynamodb:${action}`), resources: [resource] });
+    this.role.addToPrincipalPolicy(statement(access.table, table.tableArn));
+    if (access.index.length > 0) {
+      this.role.addToPrincipalPolicy(statement(access.index, `${table.tableArn}/index/${TABLE.gsi1.indexName}`));
+    }
   }
 }
