@@ -4,6 +4,7 @@
  * workflow with its schedule, and the alarms. Physical names are all generated.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -17,6 +18,7 @@ import type { Construct } from 'constructs';
 import { KEY_ATTRIBUTE_TYPES, TABLE } from '../shared/data/table';
 import { ROUTES, type Route } from '../shared/routes';
 import { HandlerFunction } from './constructs/handler-function';
+import { vendedLogGroupName } from './constructs/log-names';
 import { OperationsAlarms } from './constructs/operations-alarms';
 import { ReleaseWorkflow } from './constructs/release-workflow';
 
@@ -25,6 +27,28 @@ export const DEFAULT_SCHEDULE_EXPRESSION = 'cron(0 3 * * ? *)';
 
 /** Stage-wide throttling of the HTTP API (requests per second, burst). */
 export const DEFAULT_API_THROTTLE = { rateLimit: 200, burstLimit: 400 } as const;
+
+/**
+ * One JSON line per request, from HTTP API variables (an HTTP API has no
+ * $context.resourcePath and friends of REST APIs, which CDK's default format uses).
+ */
+export const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  error: '$context.error.message',
+  sourceIp: '$context.identity.sourceIp',
+  caller: '$context.identity.caller',
+  userAgent: '$context.identity.userAgent',
+} as const;
 
 export interface SessionImprovementStackProps extends StackProps {
   /** EventBridge Scheduler expression (`rate(...)`, `cron(...)` or `at(...)`) that starts the release workflow. */
@@ -69,6 +93,7 @@ export class SessionImprovementStack extends Stack {
     });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      logGroupName: vendedLogGroupName(this, 'ApiAccessLogs', 'apigateway'),
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -82,7 +107,10 @@ export class SessionImprovementStack extends Stack {
       stageName: '$default',
       autoDeploy: true,
       throttle: props.apiThrottle ?? DEFAULT_API_THROTTLE,
-      accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
     });
 
     const functions: Partial<Record<Route['name'], HandlerFunction>> = {};

@@ -12,6 +12,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { SERVICE_NAME } from '../../shared/observability';
 import { routeNamed } from '../../shared/routes';
+import { vendedLogGroupName } from './log-names';
 
 /** State names: the local runner overrides tasks and waits by these names. */
 export const RELEASE_STATES = {
@@ -123,6 +124,7 @@ export class ReleaseWorkflow extends Construct {
     });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: vendedLogGroupName(this, 'Logs', 'states'),
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });

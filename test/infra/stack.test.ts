@@ -24,6 +24,17 @@ import { ROUTES, routeNamed } from '../../shared/routes';
 // asl-validator ships no types.
 const aslValidator = require('asl-validator') as (definition: object) => { isValid: boolean; errorsText(): string };
 
+/** The $context variables an HTTP API access log may use (API Gateway developer guide, "Customize HTTP API access logs"). */
+const HTTP_API_LOG_VARIABLES = [
+  'accountId', 'apiId', 'authorizer.error', 'awsEndpointRequestId', 'awsEndpointRequestId2', 'dataProcessed',
+  'domainName', 'domainPrefix', 'error.message', 'error.messageString', 'error.responseType', 'extendedRequestId',
+  'httpMethod', 'identity.accountId', 'identity.caller', 'identity.sourceIp', 'identity.user', 'identity.userAgent',
+  'identity.userArn', 'integration.error', 'integration.integrationStatus', 'integration.latency',
+  'integration.requestId', 'integration.status', 'integrationErrorMessage', 'integrationLatency', 'integrationStatus',
+  'path', 'protocol', 'requestId', 'requestTime', 'requestTimeEpoch', 'responseLatency', 'responseLength', 'routeKey',
+  'stage', 'status',
+];
+
 type Resource = { Type: string; Properties: any; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
 let outdir: string;
@@ -93,6 +104,15 @@ describe('HTTP API', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
     });
+  });
+
+  test('access logs are JSON lines of HTTP API variables only (none of a REST API such as $context.resourcePath)', () => {
+    const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format) as Record<string, string>;
+    const variables = Object.values(format).map((value) => /^\$context\.([A-Za-z.]+)$/.exec(value)?.[1]);
+    expect(variables).not.toContain(undefined);
+    for (const variable of variables) expect(HTTP_API_LOG_VARIABLES).toContain(variable);
+    expect(variables).toEqual(expect.arrayContaining(['requestId', 'routeKey', 'status', 'integrationErrorMessage']));
   });
 });
 
@@ -399,12 +419,26 @@ describe('operations', () => {
     expect((json.Outputs.AlarmTopicArn as { Value: unknown }).Value).toEqual({ Ref: topicId });
   });
 
-  test('hard-codes no physical names', () => {
+  test('log groups AWS services deliver to are named under /aws/vendedlogs/, from the construct path', () => {
+    // Step Functions and API Gateway add every log group they deliver to to the account's
+    // CloudWatch Logs resource policy (5,120 characters at most) unless it is under this prefix.
+    const named = ofType('AWS::Logs::LogGroup').filter(([, r]) => r.Properties.LogGroupName !== undefined);
+    expect(named.map(([, r]) => r.Properties.LogGroupName).sort()).toEqual([
+      expect.stringMatching(new RegExp(`^/aws/vendedlogs/apigateway/${STACK_NAME}-[A-Za-z0-9-]+$`)),
+      expect.stringMatching(new RegExp(`^/aws/vendedlogs/states/${STACK_NAME}-ReleaseWorkflow-[A-Za-z0-9-]+$`)),
+    ]);
+    const [[, stateMachine]] = ofType('AWS::StepFunctions::StateMachine') as [[string, Resource]];
+    const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
+    const logGroupOf = (arn: any) => json.Resources[arn['Fn::GetAtt'][0]]!.Properties.LogGroupName as string;
+    expect(logGroupOf(stateMachine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup.LogGroupArn)).toMatch(/^\/aws\/vendedlogs\/states\//);
+    expect(logGroupOf(stage.Properties.AccessLogSettings.DestinationArn)).toMatch(/^\/aws\/vendedlogs\/apigateway\//);
+  });
+
+  test('hard-codes no other physical names', () => {
     const nameProperties: Record<string, string> = {
       'AWS::DynamoDB::Table': 'TableName',
       'AWS::Lambda::Function': 'FunctionName',
       'AWS::IAM::Role': 'RoleName',
-      'AWS::Logs::LogGroup': 'LogGroupName',
       'AWS::StepFunctions::StateMachine': 'StateMachineName',
       'AWS::SQS::Queue': 'QueueName',
       'AWS::SNS::Topic': 'TopicName',
