@@ -19,6 +19,7 @@ import { KEY_ATTRIBUTE_TYPES, TABLE } from '../shared/data/table';
 import { ROUTES, type Route } from '../shared/routes';
 import { HandlerFunction } from './constructs/handler-function';
 import { vendedLogGroupName } from './constructs/log-names';
+import { checkScheduleExpression } from './schedule-expression';
 import { OperationsAlarms } from './constructs/operations-alarms';
 import { ReleaseWorkflow } from './constructs/release-workflow';
 
@@ -151,7 +152,7 @@ export class SessionImprovementStack extends Stack {
     });
     new scheduler.Schedule(this, 'ReleaseSchedule', {
       description: 'Starts the release workflow',
-      schedule: scheduler.ScheduleExpression.expression(scheduleExpression(props.scheduleExpression)),
+      schedule: scheduler.ScheduleExpression.expression(checkScheduleExpression(props.scheduleExpression ?? DEFAULT_SCHEDULE_EXPRESSION)),
       target: new schedulerTargets.StepFunctionsStartExecution(this.workflow.stateMachine, {
         // Step Functions names the execution (the release id); the firing time travels along for tracing.
         input: scheduler.ScheduleTargetInput.fromObject({ scheduled_time: scheduler.ContextAttribute.scheduledTime }),
@@ -184,14 +185,4 @@ export class SessionImprovementStack extends Stack {
       description: 'Subscribe to it to receive the alarms (aws sns subscribe --protocol email ...)',
     });
   }
-}
-
-/** The schedule expression, checked here so a typo fails synth with a clear message. */
-function scheduleExpression(expression = DEFAULT_SCHEDULE_EXPRESSION): string {
-  if (!/^(rate|cron|at)\(.+\)$/.test(expression)) {
-    throw new Error(
-      `scheduleExpression "${expression}" is not an EventBridge Scheduler expression: use rate(...), cron(...) or at(...).`,
-    );
-  }
-  return expression;
 }

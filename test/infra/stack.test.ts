@@ -515,5 +515,8 @@ describe('stack props', () => {
       ScheduleExpression: 'rate(6 hours)',
     });
     expect(() => synthWithoutBundling({ scheduleExpression: 'every day' })).toThrow(/scheduleExpression/);
+    // Well-formed at a glance, refused by Scheduler at deploy: caught at synth.
+    expect(() => synthWithoutBundling({ scheduleExpression: 'cron(0 3 * * *)' })).toThrow(/needs 6 fields/);
+    expect(() => synthWithoutBundling({ scheduleExpression: 'rate(0 minutes)' })).toThrow(/at least 1/);
   });
 });
