@@ -17,6 +17,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { KEY_ATTRIBUTE_TYPES, TABLE } from '../shared/data/table';
 import { ROUTES, type Route } from '../shared/routes';
+import { ApiReleaseTrigger } from './constructs/api-release-trigger';
 import { HandlerFunction } from './constructs/handler-function';
 import { vendedLogGroupName } from './constructs/log-names';
 import { checkScheduleExpression } from './schedule-expression';
@@ -83,6 +84,8 @@ export class SessionImprovementStack extends Stack {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Carries release records to the pipe that announces releases made over the API.
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
       removalPolicy,
       deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
     });
@@ -141,6 +144,11 @@ export class SessionImprovementStack extends Stack {
       eventBus,
     });
 
+    const apiReleases = new ApiReleaseTrigger(this, 'ApiReleases', {
+      table: this.table,
+      stateMachine: this.workflow.stateMachine,
+    });
+
     const deadLetters = new sqs.Queue(this, 'ScheduleDeadLetters', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -172,6 +180,7 @@ export class SessionImprovementStack extends Stack {
       apiStage: stage,
       stateMachine: this.workflow.stateMachine,
       deadLetterQueue: deadLetters,
+      apiReleaseDeadLetters: apiReleases.deadLetterQueue,
       alarmEmail: props.alarmEmail,
     });
 

@@ -37,6 +37,8 @@ export interface OperationsAlarmsProps {
   apiStage: apigw.IHttpStage;
   stateMachine: sfn.IStateMachine;
   deadLetterQueue: sqs.IQueue;
+  /** Releases made over the API that the stream could not hand to the workflow. */
+  apiReleaseDeadLetters: sqs.IQueue;
   /** Optional address subscribed to the alarm topic (it must confirm the subscription). */
   alarmEmail?: string;
 }
@@ -126,6 +128,11 @@ export class OperationsAlarms extends Construct {
       'ScheduleDeadLetters',
       props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
       'A scheduled release could not start the workflow and went to the dead-letter queue',
+    );
+    this.alarm(
+      'ApiReleaseDeadLetters',
+      props.apiReleaseDeadLetters.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+      'A release made over the API could not start the workflow that announces it (dead-letter queue)',
     );
   }
 

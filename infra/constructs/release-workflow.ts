@@ -1,7 +1,13 @@
 /**
- * The release workflow: release the collecting batch under the execution's
- * name, wait out the settle window, then announce `BatchReleased` on
- * EventBridge through the service integration (no extra Lambda).
+ * The release workflow: release the collecting batch under a release id (the
+ * input's `release_id`, else the execution's name), wait out the settle
+ * window, then announce `BatchReleased` on EventBridge through the service
+ * integration (no extra Lambda).
+ *
+ * Every release ends here: the schedule starts it with no release id (a new
+ * release named after the execution), and the table's stream starts it with
+ * the `release_id` of a release made over the API (infra/constructs/
+ * api-release-trigger.ts), whose release step then answers that release again.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -16,6 +22,9 @@ import { vendedLogGroupName } from './log-names';
 
 /** State names: the local runner overrides tasks and waits by these names. */
 export const RELEASE_STATES = {
+  chooseReleaseId: 'Release id given?',
+  releaseIdFromInput: 'Release id from input',
+  releaseIdFromName: 'Release id from execution name',
   release: 'Release collecting batch',
   nothingToAnnounce: 'Nothing to announce',
   settle: 'Wait out settle window',
@@ -73,8 +82,8 @@ export class ReleaseWorkflow extends Construct {
 
     const release = new tasks.LambdaInvoke(this, RELEASE_STATES.release, {
       lambdaFunction: props.releaseFunction,
-      // The execution name is the release id: a retried or re-run execution releases nothing new.
-      payload: sfn.TaskInput.fromObject({ release_id: sfn.JsonPath.executionName }),
+      // A retried or re-run execution with the same release id releases nothing new.
+      payload: sfn.TaskInput.fromObject({ release_id: sfn.JsonPath.stringAt('$.release_id') }),
       outputPath: '$.Payload',
       // Replaced by the retrier below, which adds throttling, the handler's own error and jitter.
       retryOnServiceExceptions: false,
@@ -129,10 +138,26 @@ export class ReleaseWorkflow extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
+    release.next(settle).next(announce);
+    const chooseReleaseId = new sfn.Choice(this, RELEASE_STATES.chooseReleaseId)
+      .when(
+        sfn.Condition.isPresent('$.release_id'),
+        new sfn.Pass(this, RELEASE_STATES.releaseIdFromInput, {
+          comment: 'Started for a release made over the API (or by hand with {"release_id"}).',
+          parameters: { release_id: sfn.JsonPath.stringAt('$.release_id') },
+        }).next(release),
+      )
+      .otherwise(
+        new sfn.Pass(this, RELEASE_STATES.releaseIdFromName, {
+          comment: 'Started by the schedule (or by hand): the execution name is the release id.',
+          parameters: { release_id: sfn.JsonPath.executionName },
+        }).next(release),
+      );
+
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'Releases the collecting batch, waits out the settle window, announces BatchReleased.',
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(release.next(settle).next(announce)),
+      definitionBody: sfn.DefinitionBody.fromChainable(chooseReleaseId),
       timeout: Duration.minutes(30),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },

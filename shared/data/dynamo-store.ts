@@ -7,7 +7,14 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ServiceUnavailable, SessionNotFound } from '../domain/errors';
-import { batchIdOf, type Assignment, type CollectingPointer, type Release } from '../domain/model';
+import {
+  batchIdOf,
+  type Assignment,
+  type CollectingPointer,
+  type Release,
+  type ReleaseOrigin,
+  type ReleaseStamp,
+} from '../domain/model';
 import type { NumberGrant, SessionStore } from '../domain/store';
 import type { Event } from '../schemas';
 import { call, conditional } from './errors';
@@ -98,7 +105,8 @@ export class DynamoSessionStore implements SessionStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: pointerKey(),
-          UpdateExpression: 'SET batch_id = :batchId, batch_seq = :batchSeq, last_number = :one REMOVE release_id, released_at',
+          UpdateExpression:
+            'SET batch_id = :batchId, batch_seq = :batchSeq, last_number = :one REMOVE release_id, released_at, release_origin',
           ConditionExpression: 'release_id = :releaseId AND batch_seq = :releasedSeq',
           ExpressionAttributeValues: {
             ':batchId': next.batchId,
@@ -146,15 +154,20 @@ export class DynamoSessionStore implements SessionStore {
     return { release: release && toRelease(release), pointer };
   }
 
-  async markReleased(pointer: CollectingPointer, releaseId: string, releasedAt: number) {
+  async markReleased(pointer: CollectingPointer, stamp: ReleaseStamp) {
     const updated = await conditional(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: pointerKey(),
-          UpdateExpression: 'SET release_id = :releaseId, released_at = :releasedAt',
+          UpdateExpression: 'SET release_id = :releaseId, released_at = :releasedAt, release_origin = :origin',
           ConditionExpression: 'batch_seq = :seq AND attribute_not_exists(release_id)',
-          ExpressionAttributeValues: { ':releaseId': releaseId, ':releasedAt': releasedAt, ':seq': pointer.batchSeq },
+          ExpressionAttributeValues: {
+            ':releaseId': stamp.releaseId,
+            ':releasedAt': stamp.releasedAt,
+            ':origin': stamp.origin,
+            ':seq': pointer.batchSeq,
+          },
           ReturnValues: 'ALL_NEW',
         }),
       ),
@@ -162,10 +175,10 @@ export class DynamoSessionStore implements SessionStore {
     return updated?.Attributes ? toPointer(updated.Attributes) : undefined;
   }
 
-  async writeRelease(release: Release): Promise<void> {
+  async writeRelease(release: Release, origin: ReleaseOrigin): Promise<void> {
     // Unconditional: a released pointer always yields the same record, so a
     // second writer (roll-forward) writes the same bytes.
-    await call(() => this.db.send(new PutCommand({ TableName: this.tableName, Item: releaseItem(release) })));
+    await call(() => this.db.send(new PutCommand({ TableName: this.tableName, Item: releaseItem(release, origin) })));
   }
 
   async readPointer(): Promise<CollectingPointer | undefined> {

@@ -3,7 +3,7 @@
  * fields as they are, plus the layout's key attributes.
  */
 import { EVENT_FIELDS, SESSION_FIELDS, type Event, type Session } from '../schemas';
-import type { CollectingPointer, Release, StoredSession } from '../domain/model';
+import type { CollectingPointer, Release, ReleaseOrigin, StoredSession } from '../domain/model';
 import { batchIndexKey, collectingPointerKey, eventKey, releaseKey, sessionKey } from './keys';
 
 type Item = Record<string, unknown>;
@@ -46,14 +46,24 @@ export function toPointer(item: Item): CollectingPointer {
     lastNumber: item.last_number as number,
   };
   if (typeof item.release_id === 'string') {
-    pointer.release = { releaseId: item.release_id, releasedAt: item.released_at as number };
+    pointer.release = {
+      releaseId: item.release_id,
+      releasedAt: item.released_at as number,
+      // Pointers released before origins were recorded were all released by the workflow or announced by hand.
+      origin: item.release_origin === 'api' ? 'api' : 'workflow',
+    };
   }
   return pointer;
 }
 
 export const pointerKey = collectingPointerKey;
 
-export const releaseItem = (release: Release): Item => ({ ...releaseKey(release.release_id), ...release });
+/** The release record; `origin` tells the table's stream whether to start the workflow that announces it. */
+export const releaseItem = (release: Release, origin: ReleaseOrigin): Item => ({
+  ...releaseKey(release.release_id),
+  ...release,
+  origin,
+});
 
 export const toRelease = (item: Item): Release => ({
   release_id: item.release_id as string,

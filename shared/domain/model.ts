@@ -11,6 +11,20 @@ export interface StoredSession extends Session {
 }
 
 /**
+ * Who announces a release once its settle window is over: the workflow
+ * execution that made it, or, for a release made over the API, the workflow
+ * the table's stream starts when the release record is first written.
+ */
+export type ReleaseOrigin = 'workflow' | 'api';
+
+/** What the release that fences a batch writes on the pointer. */
+export interface ReleaseStamp {
+  releaseId: string;
+  releasedAt: number;
+  origin: ReleaseOrigin;
+}
+
+/**
  * The one item that says which batch is collecting. `lastNumber` is the
  * highest session number handed out in it; `release` is set, once, by the
  * release that fences the batch.
@@ -19,7 +33,7 @@ export interface CollectingPointer {
   batchSeq: number;
   batchId: string;
   lastNumber: number;
-  release?: { releaseId: string; releasedAt: number };
+  release?: ReleaseStamp;
 }
 
 export interface Release {

@@ -1,8 +1,14 @@
 import { NoCollectingBatch, ServiceUnavailable } from './errors';
-import type { CollectingPointer, Release } from './model';
+import type { CollectingPointer, Release, ReleaseOrigin } from './model';
 import type { SessionStore } from './store';
 
 const MAX_ROUNDS = 8;
+
+export interface ReleaseOptions {
+  /** Who will announce it (see ReleaseOrigin); a repeated release id keeps its first origin. Default: the workflow. */
+  origin?: ReleaseOrigin;
+  now?: () => number;
+}
 
 /**
  * Releases the collecting batch under `releaseId`, idempotently.
@@ -17,8 +23,9 @@ const MAX_ROUNDS = 8;
 export async function releaseCollectingBatch(
   store: SessionStore,
   releaseId: string,
-  now: () => number = Date.now,
+  options: ReleaseOptions = {},
 ): Promise<Release> {
+  const { origin = 'workflow', now = Date.now } = options;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const { release, pointer } = await store.readReleaseState(releaseId);
     if (release) return release;
@@ -27,7 +34,7 @@ export async function releaseCollectingBatch(
       if (pointer) await finishRelease(store, pointer);
       throw new NoCollectingBatch();
     }
-    const fenced = await store.markReleased(pointer, releaseId, Math.floor(now() / 1000));
+    const fenced = await store.markReleased(pointer, { releaseId, releasedAt: Math.floor(now() / 1000), origin });
     if (fenced) return finishRelease(store, fenced);
     // The pointer moved under us (a concurrent release or a new batch): look again.
   }
@@ -43,6 +50,6 @@ export async function finishRelease(store: SessionStore, pointer: CollectingPoin
     released_at: pointer.release.releasedAt,
     last_session_number: pointer.lastNumber,
   };
-  await store.writeRelease(release);
+  await store.writeRelease(release, pointer.release.origin);
   return release;
 }

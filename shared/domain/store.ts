@@ -5,7 +5,7 @@
  * shared/data/dynamo-store.ts implements it, tests implement it in memory.
  */
 import type { Event } from '../schemas';
-import type { Assignment, CollectingPointer, Release, StoredSession } from './model';
+import type { Assignment, CollectingPointer, Release, ReleaseOrigin, ReleaseStamp, StoredSession } from './model';
 
 export interface SessionLookup {
   session: StoredSession;
@@ -44,14 +44,10 @@ export interface SessionStore {
   readReleaseState(releaseId: string): Promise<{ release?: Release; pointer?: CollectingPointer }>;
 
   /** Fences the collecting batch for this release. Undefined if the pointer changed meanwhile. */
-  markReleased(
-    pointer: CollectingPointer,
-    releaseId: string,
-    releasedAt: number,
-  ): Promise<CollectingPointer | undefined>;
+  markReleased(pointer: CollectingPointer, stamp: ReleaseStamp): Promise<CollectingPointer | undefined>;
 
   /** Writes the release record of a released pointer (idempotent: same pointer, same record). */
-  writeRelease(release: Release): Promise<void>;
+  writeRelease(release: Release, origin: ReleaseOrigin): Promise<void>;
 
   /** The collecting pointer, strongly consistent. */
   readPointer(): Promise<CollectingPointer | undefined>;

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { IConstruct } from 'constructs';
 import { buildApp, cdkJsonContext, STACK_NAME } from '../../infra/build-app';
+import { API_RELEASE_INPUT, API_RELEASE_PATTERN } from '../../infra/constructs/api-release-trigger';
 import { RELEASE_STATES, SETTLE_MARGIN_SECONDS } from '../../infra/constructs/release-workflow';
 import { stateMachineFromTemplate, type CfnTemplate } from '../../infra/local/state-machine';
 import { DEFAULT_SCHEDULE_EXPRESSION, SessionImprovementStack } from '../../infra/stack';
@@ -234,12 +235,32 @@ describe('release workflow', () => {
     expect(result.isValid).toBe(true);
   });
 
-  test('invokes the release function with the execution name as release id, retrying transient errors with jitter', () => {
+  test('takes the release id from the input when given (a release over the API), else from the execution name', () => {
+    const states = definition().States;
+    expect(definition().StartAt).toBe(RELEASE_STATES.chooseReleaseId);
+    expect(states[RELEASE_STATES.chooseReleaseId]).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.release_id', IsPresent: true, Next: RELEASE_STATES.releaseIdFromInput }],
+      Default: RELEASE_STATES.releaseIdFromName,
+    });
+    expect(states[RELEASE_STATES.releaseIdFromInput]).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'release_id.$': '$.release_id' },
+      Next: RELEASE_STATES.release,
+    });
+    expect(states[RELEASE_STATES.releaseIdFromName]).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'release_id.$': '$$.Execution.Name' },
+      Next: RELEASE_STATES.release,
+    });
+  });
+
+  test('invokes the release function with that release id, retrying transient errors with jitter', () => {
     const release = definition().States[RELEASE_STATES.release];
     const [[releaseFunctionId]] = [functionOf('ReleaseBatch')];
     expect(release.Parameters).toEqual({
       FunctionName: expect.stringContaining(`:function:${releaseFunctionId}`),
-      Payload: { 'release_id.$': '$$.Execution.Name' },
+      Payload: { 'release_id.$': '$.release_id' },
     });
     expect(release.OutputPath).toBe('$.Payload');
     expect(release.Retry).toHaveLength(1);
@@ -275,10 +296,67 @@ describe('release workflow', () => {
   });
 });
 
+describe('releases made over the API', () => {
+  const [pipe] = [() => ofType('AWS::Pipes::Pipe')];
+
+  test('the table streams new images', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_IMAGE' } });
+  });
+
+  test('a pipe from the table stream starts the release workflow with the release id of each first API release record', () => {
+    const [[tableId]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
+    const [[machineId]] = ofType('AWS::StepFunctions::StateMachine') as [[string, Resource]];
+    expect(pipe()).toHaveLength(1);
+    const [[, resource]] = pipe() as [[string, Resource]];
+    expect(resource.Properties).toMatchObject({
+      Source: { 'Fn::GetAtt': [tableId, 'StreamArn'] },
+      Target: { Ref: machineId },
+      TargetParameters: {
+        StepFunctionStateMachineParameters: { InvocationType: 'FIRE_AND_FORGET' },
+        InputTemplate: API_RELEASE_INPUT,
+      },
+      SourceParameters: {
+        DynamoDBStreamParameters: { StartingPosition: 'LATEST', DeadLetterConfig: { Arn: { 'Fn::GetAtt': [expect.stringMatching(/^ApiReleasesDeadLetters/), 'Arn'] } } },
+        FilterCriteria: { Filters: [{ Pattern: JSON.stringify(API_RELEASE_PATTERN) }] },
+      },
+    });
+  });
+
+  test('the pipe may read the stream, start the workflow and write its dead-letter queue, nothing else', () => {
+    const [[, resource]] = pipe() as [[string, Resource]];
+    const roleId = resource.Properties.RoleArn['Fn::GetAtt'][0];
+    const statements = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+    expect(statements.flatMap(actionsOf).sort()).toEqual(
+      [
+        'dynamodb:DescribeStream',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'states:StartExecution',
+        'sqs:SendMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+      ].sort(),
+    );
+    for (const statement of statements) expect([statement.Resource].flat()).not.toContain('*');
+  });
+
+  test('its dead letters raise an alarm', () => {
+    const [[, resource]] = pipe() as [[string, Resource]];
+    const queueId = resource.Properties.SourceParameters.DynamoDBStreamParameters.DeadLetterConfig.Arn['Fn::GetAtt'][0];
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+    });
+  });
+});
+
 describe('schedule', () => {
   test('starts the state machine on the context schedule, with a retry policy and a dead-letter queue', () => {
     const [[machineId]] = ofType('AWS::StepFunctions::StateMachine') as [[string, Resource]];
-    const [[queueId]] = ofType('AWS::SQS::Queue') as [[string, Resource]];
+    const [queueId] = ofType('AWS::SQS::Queue').find(([id]) => id.startsWith('ScheduleDeadLetters'))!;
     template.resourceCountIs('AWS::Scheduler::Schedule', 1);
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: cdkJsonContext().scheduleExpression,

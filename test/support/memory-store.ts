@@ -6,7 +6,15 @@
  * store calls of the request under test, or fail a call.
  */
 import { SessionNotFound } from '../../shared/domain/errors';
-import { batchIdOf, type Assignment, type CollectingPointer, type Release, type StoredSession } from '../../shared/domain/model';
+import {
+  batchIdOf,
+  type Assignment,
+  type CollectingPointer,
+  type Release,
+  type ReleaseOrigin,
+  type ReleaseStamp,
+  type StoredSession,
+} from '../../shared/domain/model';
 import type { NumberGrant, SessionLookup, SessionStore } from '../../shared/domain/store';
 import type { Event, Session } from '../../shared/schemas';
 
@@ -20,6 +28,7 @@ export class MemorySessionStore implements SessionStore {
   private readonly sessions = new Map<string, StoredWithTime>();
   private readonly events = new Map<string, Event[]>();
   private readonly releases = new Map<string, Release>();
+  private readonly origins = new Map<string, ReleaseOrigin>();
   private pointer: CollectingPointer | undefined;
 
   /** Every store call made, in order: what a test asserts round trips with. */
@@ -67,6 +76,11 @@ export class MemorySessionStore implements SessionStore {
 
   releaseRecord(releaseId: string): Release | undefined {
     return copy(this.releases.get(releaseId));
+  }
+
+  /** The origin the release record was written with: who announces it. */
+  releaseOrigin(releaseId: string): ReleaseOrigin | undefined {
+    return this.origins.get(releaseId);
   }
 
   assignmentOf(sessionId: string): Assignment | undefined {
@@ -122,18 +136,19 @@ export class MemorySessionStore implements SessionStore {
     return { release: copy(this.releases.get(releaseId)), pointer: copy(this.pointer) };
   }
 
-  async markReleased(pointer: CollectingPointer, releaseId: string, releasedAt: number) {
+  async markReleased(pointer: CollectingPointer, stamp: ReleaseStamp) {
     await this.enter('markReleased');
     const current = this.pointer;
     if (!current || current.batchSeq !== pointer.batchSeq || current.release) return undefined;
-    current.release = { releaseId, releasedAt };
+    current.release = { ...stamp };
     return copy(current);
   }
 
-  async writeRelease(release: Release): Promise<void> {
+  async writeRelease(release: Release, origin: ReleaseOrigin): Promise<void> {
     await this.enter('writeRelease');
     // Unconditional, as in DynamoDB: the same released pointer always yields the same record.
     this.releases.set(release.release_id, copy(release));
+    this.origins.set(release.release_id, origin);
   }
 
   async readPointer(): Promise<CollectingPointer | undefined> {

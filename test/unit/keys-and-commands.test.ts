@@ -56,7 +56,7 @@ const session: Session = {
 const sessionRow = { ...sessionItem(session) };
 const eventRow = eventItem({ event_id: 'e-1', session_id: 's-1', object_id: 'p1', event_type: 'click', created_at: 5 });
 const pointerRow = { ...POINTER_KEY, batch_id: '000003', batch_seq: 3, last_number: 7 };
-const releasedRow = { ...pointerRow, release_id: 'r-1', released_at: 1_700_000_100 };
+const releasedRow = { ...pointerRow, release_id: 'r-1', released_at: 1_700_000_100, release_origin: 'api' };
 
 describe('key builders', () => {
   test('build the layout of DESIGN.md', () => {
@@ -90,20 +90,24 @@ describe('key builders', () => {
     });
     const scheduledRow = { ...sessionRow, ...assignmentAttributes('000002', 4, 99) };
     expect(toStoredSession(scheduledRow)).toEqual({ ...session, assignment: { batchId: '000002', sessionNumber: 4 } });
-    expect(releaseItem({ release_id: 'r', batch_id: '000001', released_at: 5, last_session_number: 2 })).toEqual({
+    expect(releaseItem({ release_id: 'r', batch_id: '000001', released_at: 5, last_session_number: 2 }, 'api')).toEqual({
       PK: 'RELEASE#r',
       SK: '#RELEASE',
       release_id: 'r',
       batch_id: '000001',
       released_at: 5,
       last_session_number: 2,
+      origin: 'api',
     });
     expect(toPointer(releasedRow)).toEqual({
       batchSeq: 3,
       batchId: '000003',
       lastNumber: 7,
-      release: { releaseId: 'r-1', releasedAt: 1_700_000_100 },
+      release: { releaseId: 'r-1', releasedAt: 1_700_000_100, origin: 'api' },
     });
+    // Pointers released before origins were recorded: the workflow announced them.
+    const { release_origin: _, ...olderRow } = releasedRow;
+    expect(toPointer(olderRow).release?.origin).toBe('workflow');
   });
 });
 
@@ -158,7 +162,8 @@ describe('DynamoSessionStore requests', () => {
     expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
       TableName: TABLE_NAME,
       Key: POINTER_KEY,
-      UpdateExpression: 'SET batch_id = :batchId, batch_seq = :batchSeq, last_number = :one REMOVE release_id, released_at',
+      UpdateExpression:
+        'SET batch_id = :batchId, batch_seq = :batchSeq, last_number = :one REMOVE release_id, released_at, release_origin',
       ConditionExpression: 'release_id = :releaseId AND batch_seq = :releasedSeq',
       ExpressionAttributeValues: { ':batchId': '000004', ':batchSeq': 4, ':one': 1, ':releaseId': 'r-1', ':releasedSeq': 3 },
     });
@@ -213,7 +218,7 @@ describe('DynamoSessionStore requests', () => {
   });
 
   test('readReleaseState: consistent reads of the release record and the pointer', async () => {
-    ddb.on(GetCommand, { Key: releaseKey('r-1') }).resolves({ Item: releaseItem({ release_id: 'r-1', batch_id: '000003', released_at: 9, last_session_number: 7 }) });
+    ddb.on(GetCommand, { Key: releaseKey('r-1') }).resolves({ Item: releaseItem({ release_id: 'r-1', batch_id: '000003', released_at: 9, last_session_number: 7 }, 'workflow') });
     ddb.on(GetCommand, { Key: POINTER_KEY }).resolves({ Item: releasedRow });
     await expect(store.readReleaseState('r-1')).resolves.toEqual({
       release: { release_id: 'r-1', batch_id: '000003', released_at: 9, last_session_number: 7 },
@@ -251,24 +256,33 @@ describe('DynamoSessionStore requests', () => {
   test('markReleased: fences the pointer only if it is still the same, unreleased batch', async () => {
     ddb.on(UpdateCommand).resolvesOnce({ Attributes: releasedRow }).rejectsOnce(conditionFailed());
     const pointer = toPointer(pointerRow);
-    await expect(store.markReleased(pointer, 'r-1', 1_700_000_100)).resolves.toEqual(toPointer(releasedRow));
-    await expect(store.markReleased(pointer, 'r-1', 1_700_000_100)).resolves.toBeUndefined();
+    const stamp = { releaseId: 'r-1', releasedAt: 1_700_000_100, origin: 'api' } as const;
+    await expect(store.markReleased(pointer, stamp)).resolves.toEqual(toPointer(releasedRow));
+    await expect(store.markReleased(pointer, stamp)).resolves.toBeUndefined();
     expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toEqual({
       TableName: TABLE_NAME,
       Key: POINTER_KEY,
-      UpdateExpression: 'SET release_id = :releaseId, released_at = :releasedAt',
+      UpdateExpression: 'SET release_id = :releaseId, released_at = :releasedAt, release_origin = :origin',
       ConditionExpression: 'batch_seq = :seq AND attribute_not_exists(release_id)',
-      ExpressionAttributeValues: { ':releaseId': 'r-1', ':releasedAt': 1_700_000_100, ':seq': 3 },
+      ExpressionAttributeValues: { ':releaseId': 'r-1', ':releasedAt': 1_700_000_100, ':origin': 'api', ':seq': 3 },
       ReturnValues: 'ALL_NEW',
     });
   });
 
   test('writeRelease: puts the release record under its own key', async () => {
     ddb.on(PutCommand).resolves({});
-    await store.writeRelease({ release_id: 'r-1', batch_id: '000003', released_at: 9, last_session_number: 7 });
+    await store.writeRelease({ release_id: 'r-1', batch_id: '000003', released_at: 9, last_session_number: 7 }, 'api');
     expect(ddb.commandCalls(PutCommand)[0]!.args[0].input).toEqual({
       TableName: TABLE_NAME,
-      Item: { PK: 'RELEASE#r-1', SK: '#RELEASE', release_id: 'r-1', batch_id: '000003', released_at: 9, last_session_number: 7 },
+      Item: {
+        PK: 'RELEASE#r-1',
+        SK: '#RELEASE',
+        release_id: 'r-1',
+        batch_id: '000003',
+        released_at: 9,
+        last_session_number: 7,
+        origin: 'api',
+      },
     });
   });
 

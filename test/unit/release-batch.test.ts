@@ -20,7 +20,7 @@ describe('releaseCollectingBatch', () => {
   test('releases the collecting batch: fences the pointer, writes the record, answers it', async () => {
     await scheduleSome(3);
     const releaseId = uniqueId('r');
-    const release = await releaseCollectingBatch(store, releaseId, clock(1_700_000_500));
+    const release = await releaseCollectingBatch(store, releaseId, { now: clock(1_700_000_500) });
     const expected = { release_id: releaseId, batch_id: '000001', released_at: 1_700_000_500, last_session_number: 3 };
     expect(release).toEqual(expected);
     expect(store.releaseRecord(releaseId)).toEqual(expected);
@@ -28,20 +28,20 @@ describe('releaseCollectingBatch', () => {
       batchSeq: 1,
       batchId: '000001',
       lastNumber: 3,
-      release: { releaseId, releasedAt: 1_700_000_500 },
+      release: { releaseId, releasedAt: 1_700_000_500, origin: 'workflow' },
     });
   });
 
   test('the same id answers its original release forever, even after later batches, without writing', async () => {
     await scheduleSome(1);
     const releaseId = uniqueId('r');
-    const first = await releaseCollectingBatch(store, releaseId, clock(1_700_000_500));
+    const first = await releaseCollectingBatch(store, releaseId, { now: clock(1_700_000_500) });
     await scheduleSome(2);
-    await releaseCollectingBatch(store, uniqueId('r'), clock(1_700_000_600));
+    await releaseCollectingBatch(store, uniqueId('r'), { now: clock(1_700_000_600) });
     await scheduleSome(1);
 
     store.calls.length = 0;
-    await expect(releaseCollectingBatch(store, releaseId, clock(1_700_000_900))).resolves.toEqual(first);
+    await expect(releaseCollectingBatch(store, releaseId, { now: clock(1_700_000_900) })).resolves.toEqual(first);
     expect(store.calls).toEqual(['readReleaseState']);
     expect(store.pointerNow()).toEqual({ batchSeq: 3, batchId: '000003', lastNumber: 1 });
   });
@@ -61,11 +61,11 @@ describe('releaseCollectingBatch', () => {
     store.beforeCall = (method) => {
       if (method === 'writeRelease') throw new Error('crash before the record');
     };
-    await expect(releaseCollectingBatch(store, releaseId, clock(1_700_000_500))).rejects.toThrow('crash');
+    await expect(releaseCollectingBatch(store, releaseId, { now: clock(1_700_000_500) })).rejects.toThrow('crash');
     store.beforeCall = undefined;
     expect(store.releaseRecord(releaseId)).toBeUndefined();
 
-    const retried = await releaseCollectingBatch(store, releaseId, clock(1_700_000_999));
+    const retried = await releaseCollectingBatch(store, releaseId, { now: clock(1_700_000_999) });
     expect(retried).toEqual({ release_id: releaseId, batch_id: '000001', released_at: 1_700_000_500, last_session_number: 2 });
     expect(store.releaseRecord(releaseId)).toEqual(retried);
   });
@@ -73,7 +73,7 @@ describe('releaseCollectingBatch', () => {
   test('another id meeting a fenced pointer writes the fencer’s record, then is NoCollectingBatch', async () => {
     await scheduleSome(1);
     const fencer = uniqueId('r');
-    await store.markReleased(store.pointerNow()!, fencer, 1_700_000_500);
+    await store.markReleased(store.pointerNow()!, { releaseId: fencer, releasedAt: 1_700_000_500, origin: 'workflow' });
     const other = uniqueId('r');
     await expect(releaseCollectingBatch(store, other)).rejects.toBeInstanceOf(NoCollectingBatch);
     expect(store.releaseRecord(fencer)).toEqual({ release_id: fencer, batch_id: '000001', released_at: 1_700_000_500, last_session_number: 1 });
@@ -119,15 +119,58 @@ describe('releaseCollectingBatch', () => {
   });
 });
 
+describe('origin: who announces the release', () => {
+  test('a release over the API is recorded with origin api, a workflow release with origin workflow', async () => {
+    await scheduleSome(1);
+    const overApi = uniqueId('r');
+    await releaseCollectingBatch(store, overApi, { origin: 'api' });
+    await scheduleSome(1);
+    const byWorkflow = uniqueId('r');
+    await releaseCollectingBatch(store, byWorkflow);
+
+    expect([store.releaseOrigin(overApi), store.releaseOrigin(byWorkflow)]).toEqual(['api', 'workflow']);
+  });
+
+  test('a release that crashed before its record keeps its origin when someone else rolls it forward', async () => {
+    await scheduleSome(1);
+    const releaseId = uniqueId('r');
+    store.beforeCall = (method) => {
+      if (method === 'writeRelease') throw new Error('crash before the record');
+    };
+    await expect(releaseCollectingBatch(store, releaseId, { origin: 'api' })).rejects.toThrow('crash');
+    store.beforeCall = undefined;
+
+    // The next release (the scheduled workflow) finds the fenced pointer and writes its record first.
+    await expect(releaseCollectingBatch(store, uniqueId('r'))).rejects.toBeInstanceOf(NoCollectingBatch);
+
+    expect(store.releaseRecord(releaseId)).toBeDefined();
+    expect(store.releaseOrigin(releaseId)).toBe('api');
+  });
+
+  test('a repeated release id keeps the origin of its first release', async () => {
+    await scheduleSome(1);
+    const releaseId = uniqueId('r');
+    await releaseCollectingBatch(store, releaseId, { origin: 'workflow' });
+    await releaseCollectingBatch(store, releaseId, { origin: 'api' });
+    expect(store.releaseOrigin(releaseId)).toBe('workflow');
+  });
+});
+
 describe('finishRelease', () => {
   test('refuses a pointer that is not released (a caller bug, not a race)', async () => {
     await expect(finishRelease(store, { batchSeq: 1, batchId: '000001', lastNumber: 1 })).rejects.toThrow('not released');
   });
 
   test('writes the same record however often it runs', async () => {
-    const pointer = { batchSeq: 4, batchId: '000004', lastNumber: 9, release: { releaseId: 'r-1', releasedAt: 5 } };
+    const pointer = {
+      batchSeq: 4,
+      batchId: '000004',
+      lastNumber: 9,
+      release: { releaseId: 'r-1', releasedAt: 5, origin: 'api' as const },
+    };
     const first = await finishRelease(store, pointer);
     await expect(finishRelease(store, pointer)).resolves.toEqual(first);
     expect(store.releaseRecord('r-1')).toEqual({ release_id: 'r-1', batch_id: '000004', released_at: 5, last_session_number: 9 });
+    expect(store.releaseOrigin('r-1')).toBe('api');
   });
 });

@@ -106,7 +106,7 @@ describe('scheduleSession after a release', () => {
     await scheduleSession(store, seed(store));
     const releaseId = uniqueId('r');
     // The releaser fenced the pointer and died before writing its record.
-    await store.markReleased(store.pointerNow()!, releaseId, 1_700_000_100);
+    await store.markReleased(store.pointerNow()!, { releaseId: releaseId, releasedAt: 1_700_000_100, origin: 'workflow' });
     expect(store.releaseRecord(releaseId)).toBeUndefined();
 
     await expect(scheduleSession(store, seed(store))).resolves.toMatchObject({ batch_id: '000002', session_number: 1 });

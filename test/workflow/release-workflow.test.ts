@@ -18,9 +18,16 @@ import {
   type SynthesizedStateMachine,
 } from '../../infra/local/state-machine';
 import { InvalidRequest, ServiceUnavailable } from '../../shared/domain/errors';
-import { createTestTable, releaseDirect, scheduleOverHttp, seedSession, uniqueId } from '../support/handlers';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { documentClient } from '../../shared/data/store-from-env';
+import { releaseKey, sessionKey } from '../../shared/data/keys';
+import { TABLE } from '../../shared/data/table';
+import { createTestTable, releaseDirect, releaseOverHttp, scheduleOverHttp, seedSession, uniqueId } from '../support/handlers';
+import { matchesPattern, renderInputTemplate, streamRecord } from '../support/pipe-filter';
 
 let machine: SynthesizedStateMachine;
+/** The deployed pipe's filter and input template, from the same synthesized template. */
+let pipe: { pattern: unknown; inputTemplate: string };
 
 beforeAll(async () => {
   await createTestTable();
@@ -28,7 +35,13 @@ beforeAll(async () => {
   try {
     // The definition does not depend on the bundles: skip esbuild for speed.
     const { app } = buildApp({ outdir, bundle: false, validateTemplate: false });
-    machine = stateMachineFromTemplate(app.synth().getStackByName(STACK_NAME).template);
+    const template = app.synth().getStackByName(STACK_NAME).template;
+    machine = stateMachineFromTemplate(template);
+    const [pipeResource] = Object.values(template.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::Pipes::Pipe');
+    pipe = {
+      pattern: JSON.parse(pipeResource.Properties.SourceParameters.FilterCriteria.Filters[0].Pattern),
+      inputTemplate: pipeResource.Properties.TargetParameters.InputTemplate,
+    };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -37,10 +50,15 @@ beforeAll(async () => {
 /** The real handler, invoked as Step Functions' Lambda integration would (bare payload). */
 const realRelease = (payload: unknown) => releaseDirect(payload);
 
-async function run(executionName: string, invokeRelease: ReleaseRunOptions['invokeRelease'] = realRelease) {
+async function run(
+  executionName: string,
+  invokeRelease: ReleaseRunOptions['invokeRelease'] = realRelease,
+  input?: Record<string, unknown>,
+) {
   const published: PutEventsEntry[] = [];
   const result = await runReleaseWorkflow(machine, {
     executionName,
+    input,
     invokeRelease,
     publish: (entries) => void published.push(...entries),
     settleWaitMs: 0,
@@ -75,7 +93,13 @@ test('(a) a collecting batch is released, the window settles, and BatchReleased 
   const result = await run(executionName);
 
   expect(result.status).toBe('SUCCEEDED');
-  expect(result.statesEntered).toEqual([RELEASE_STATES.release, RELEASE_STATES.settle, RELEASE_STATES.announce]);
+  expect(result.statesEntered).toEqual([
+    RELEASE_STATES.chooseReleaseId,
+    RELEASE_STATES.releaseIdFromName,
+    RELEASE_STATES.release,
+    RELEASE_STATES.settle,
+    RELEASE_STATES.announce,
+  ]);
   expect(result.published).toEqual([
     {
       Source: 'session-improvement',
@@ -94,7 +118,12 @@ test('(b) with nothing collecting the execution succeeds with nothing to announc
   const result = await run(uniqueId('exec'));
 
   expect(result.status).toBe('SUCCEEDED');
-  expect(result.statesEntered).toEqual([RELEASE_STATES.release, RELEASE_STATES.nothingToAnnounce]);
+  expect(result.statesEntered).toEqual([
+    RELEASE_STATES.chooseReleaseId,
+    RELEASE_STATES.releaseIdFromName,
+    RELEASE_STATES.release,
+    RELEASE_STATES.nothingToAnnounce,
+  ]);
   expect(result.published).toEqual([]);
   expect(result.output.error.Error).toBe('NoCollectingBatch');
 });
@@ -177,4 +206,78 @@ test('(d) re-running the same execution name releases nothing new and announces 
   // The next batch is still collecting: the re-run did not release it.
   const release = (await releaseDirect({ release_id: uniqueId('next') })) as { batch_id: string };
   expect(release.batch_id).toBe(nextBatch);
+});
+
+/** The release record as stored, in DynamoDB JSON: what the table's stream carries. */
+async function storedItem(key: Record<string, string>) {
+  const rawKey = Object.fromEntries(Object.entries(key).map(([name, value]) => [name, { S: value }]));
+  const { Item } = await documentClient.send(new GetItemCommand({ TableName: process.env.TABLE_NAME!, Key: rawKey }));
+  if (!Item) throw new Error(`No item ${JSON.stringify(key)}`);
+  return Item;
+}
+const storedReleaseRecord = (releaseId: string) => storedItem(releaseKey(releaseId));
+const keyNames = [TABLE.partitionKey, TABLE.sortKey];
+
+describe('(e) every release is announced, also one made over the API', () => {
+  test('the first write of an API release record passes the pipe filter and starts the workflow, which announces that batch', async () => {
+    const batchId = await scheduleOne();
+    const releaseId = uniqueId('api-release');
+    const released = await releaseOverHttp(releaseId);
+    expect(released.status).toBe(200);
+
+    const inserted = streamRecord('INSERT', await storedReleaseRecord(releaseId), keyNames);
+    expect(matchesPattern(pipe.pattern, inserted)).toBe(true);
+    const input = JSON.parse(renderInputTemplate(pipe.inputTemplate, inserted));
+    expect(input).toEqual({ release_id: releaseId });
+
+    // Pipe-started executions get generated names: the release id comes from the input.
+    const result = await run(uniqueId('pipe-execution'), realRelease, input);
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.statesEntered.slice(0, 3)).toEqual([
+      RELEASE_STATES.chooseReleaseId,
+      RELEASE_STATES.releaseIdFromInput,
+      RELEASE_STATES.release,
+    ]);
+    expect(result.published.map((entry) => entry.Detail)).toEqual([
+      { batch_id: batchId, release_id: releaseId, released_at: released.body.released_at },
+    ]);
+  });
+
+  test('a workflow release is not started again by the stream (it announces itself), nor is a rewrite of a record', async () => {
+    await scheduleOne();
+    const executionName = uniqueId('exec');
+    expect((await run(executionName)).status).toBe('SUCCEEDED');
+    const workflowRecord = await storedReleaseRecord(executionName);
+    expect(matchesPattern(pipe.pattern, streamRecord('INSERT', workflowRecord, keyNames))).toBe(false);
+
+    await scheduleOne();
+    const apiRelease = uniqueId('api-release');
+    await releaseOverHttp(apiRelease);
+    // A roll-forward writes the same record again: the stream shows a MODIFY.
+    expect(matchesPattern(pipe.pattern, streamRecord('MODIFY', await storedReleaseRecord(apiRelease), keyNames))).toBe(false);
+  });
+
+  test('sessions and other items never pass the filter', async () => {
+    const session = await storedItem(sessionKey(await seedSession()));
+    expect(matchesPattern(pipe.pattern, streamRecord('INSERT', session, keyNames))).toBe(false);
+  });
+});
+
+test('(f) an execution whose name is no valid release id fails at once with a message giving the rule, and releases nothing', async () => {
+  const batchId = await scheduleOne();
+  // Step Functions allows "+", "=" and non-ASCII in execution names; release ids do not.
+  for (const name of ['release+2026-01-31', 'release=1', 'veröffentlichung']) {
+    let attempts = 0;
+    const result = await run(name, async (payload) => {
+      attempts++;
+      return realRelease(payload);
+    });
+    expect([name, result.status, result.error?.name, attempts]).toEqual([name, 'FAILED', 'InvalidRequest', 1]);
+    expect(result.error?.message).toMatch(/release_id must be 1-128 characters of A-Z, a-z, 0-9/i);
+    expect(result.published).toEqual([]);
+  }
+  // Still collecting: the batch is there for a valid release.
+  const release = (await releaseDirect({ release_id: uniqueId('valid') })) as { batch_id: string };
+  expect(release.batch_id).toBe(batchId);
 });
