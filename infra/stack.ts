@@ -22,10 +22,14 @@ import { HandlerFunction } from './constructs/handler-function';
 import { vendedLogGroupName } from './constructs/log-names';
 import { checkScheduleExpression } from './schedule-expression';
 import { OperationsAlarms } from './constructs/operations-alarms';
-import { ReleaseWorkflow } from './constructs/release-workflow';
+import { OperationsDashboard } from './constructs/operations-dashboard';
+import { BATCH_RELEASED, ReleaseWorkflow } from './constructs/release-workflow';
 
 /** Daily at 03:00 UTC, when few sessions are being scheduled. */
 export const DEFAULT_SCHEDULE_EXPRESSION = 'cron(0 3 * * ? *)';
+
+/** How long the event bus archive keeps announcements for replay. */
+export const ARCHIVE_RETENTION_DAYS = 365;
 
 /** Stage-wide throttling of the HTTP API (requests per second, burst). */
 export const DEFAULT_API_THROTTLE = { rateLimit: 200, burstLimit: 400 } as const;
@@ -139,6 +143,12 @@ export class SessionImprovementStack extends Stack {
     const eventBus = new events.EventBus(this, 'ReleaseEvents', {
       description: 'BatchReleased announcements for the training pipeline',
     });
+    // A consumer added later can replay every announcement it missed.
+    eventBus.archive('ReleaseEventsArchive', {
+      description: 'Every BatchReleased announcement, for consumers to replay',
+      eventPattern: { source: [BATCH_RELEASED.source] },
+      retention: Duration.days(ARCHIVE_RETENTION_DAYS),
+    });
     this.workflow = new ReleaseWorkflow(this, 'ReleaseWorkflow', {
       releaseFunction: this.functions.ReleaseBatch.function,
       eventBus,
@@ -182,6 +192,12 @@ export class SessionImprovementStack extends Stack {
       deadLetterQueue: deadLetters,
       apiReleaseDeadLetters: apiReleases.deadLetterQueue,
       alarmEmail: props.alarmEmail,
+    });
+
+    new OperationsDashboard(this, 'Dashboard', {
+      functions: Object.fromEntries(Object.entries(this.functions).map(([name, h]) => [name, h.function])),
+      apiStage: stage,
+      stateMachine: this.workflow.stateMachine,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the HTTP API (SigV4, service execute-api)' });

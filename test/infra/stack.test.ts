@@ -512,6 +512,31 @@ describe('operations', () => {
     expect(logGroupOf(stage.Properties.AccessLogSettings.DestinationArn)).toMatch(/^\/aws\/vendedlogs\/apigateway\//);
   });
 
+  test('the event bus archives every announcement for a year, for consumers added later to replay', () => {
+    const [[busId]] = ofType('AWS::Events::EventBus') as [[string, Resource]];
+    template.hasResourceProperties('AWS::Events::Archive', {
+      SourceArn: { 'Fn::GetAtt': [busId, 'Arn'] },
+      EventPattern: { source: ['session-improvement'] },
+      RetentionDays: 365,
+    });
+  });
+
+  test('a dashboard shows requests, crashes and p99 per route, throttles, failures by code, schedules, releases and workflow runs', () => {
+    const dashboards = ofType('AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]![1].Properties.DashboardBody);
+    for (const route of ROUTES) {
+      const [functionId] = functionOf(route.name);
+      for (const metric of ['Invocations', 'Errors', 'Duration', 'Throttles']) {
+        expect(body).toMatch(new RegExp(`AWS/Lambda.{0,20}${metric}.{0,40}FunctionName.{0,40}${functionId}`));
+      }
+    }
+    expect(body).toContain('p99');
+    for (const metric of ['"Count"', '"4xx"', '"5xx"', '"Latency"']) expect(body).toContain(metric.replace(/"/g, '\\"'));
+    for (const metric of ['SessionScheduled', 'SessionSkipped', 'BatchReleased', 'RequestFailed']) expect(body).toContain(metric);
+    for (const metric of ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed']) expect(body).toContain(metric);
+  });
+
   test('hard-codes no other physical names', () => {
     const nameProperties: Record<string, string> = {
       'AWS::DynamoDB::Table': 'TableName',
