@@ -127,6 +127,8 @@ const PARAMETER_DESCRIPTIONS: Record<keyof typeof BatchPageQuery.entries, string
 
 interface OperationText {
   summary: string;
+  /** What a caller should know beyond the summary. */
+  description?: string;
   /** The components.schemas entry of the JSON body, for operations that take one. */
   requestBody?: keyof typeof COMPONENTS;
   ok: { schema: keyof typeof COMPONENTS; description: string };
@@ -148,6 +150,8 @@ const OPERATIONS: Record<Route['name'], OperationText> = {
   },
   ReleaseBatch: {
     summary: 'Release the collecting batch; the same release_id always answers the same.',
+    description:
+      'Deployed, a release made here is announced like a scheduled one: the table stream starts the release workflow for it, which waits out the settle window and then publishes BatchReleased. Read the batch once it is announced: until then a schedule request in flight at the release may still land in it.',
     requestBody: 'ReleaseBatchBody',
     ok: { schema: 'ReleaseResult', description: 'The release: now, or the original answer for a release_id seen before.' },
     notFound: { code: 'no_collecting_batch', description: 'No batch is collecting: nothing was scheduled since the last release.' },
@@ -174,6 +178,7 @@ function operation(route: Route, text: OperationText, queryParameters: object[])
   return {
     operationId: route.name.charAt(0).toLowerCase() + route.name.slice(1),
     summary: text.summary,
+    ...(text.description && { description: text.description }),
     ...(route.method === 'GET' && { parameters: queryParameters }),
     ...(text.requestBody && { requestBody: { required: true, ...json(schemaRef(text.requestBody)) } }),
     responses: {
