@@ -73,13 +73,16 @@ export const ReleaseBatchBody = v.strictObject({ release_id: Id }, 'must be an o
 /**
  * A query-string integer: plain decimal digits only, so "-1", "1.5", "1e3",
  * "0x10" and the comma-joined "1,2" that API Gateway makes of a repeated
- * parameter are all rejected rather than coerced.
+ * parameter are all rejected rather than coerced. Leading zeros are allowed,
+ * any number of them: the value is that of the digits ("010" is 10), and the
+ * range is checked on the value (Number rounds a run of digits past 2^53 up,
+ * never down into the range).
  */
 const QueryInteger = (min: number, max: number, fallback: number) =>
   v.optional(
     v.pipe(
       v.string(),
-      v.regex(/^\d{1,16}$/, `must be a whole number from ${min} to ${max}`),
+      v.regex(/^\d+$/, `must be a whole number from ${min} to ${max}`),
       v.transform(Number),
       v.minValue(min, `must be a whole number from ${min} to ${max}`),
       v.maxValue(max, `must be a whole number from ${min} to ${max}`),
