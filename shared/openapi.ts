@@ -16,6 +16,7 @@ import {
   BatchPageQuery,
   Event,
   Id,
+  JsonObject,
   PAGE_LIMITS,
   ReleaseBatchBody,
   ScheduleSessionBody,
@@ -110,6 +111,8 @@ const CONVERSION: ConversionConfig = {
     return undefined;
   },
   overrideSchema: ({ valibotSchema, jsonSchema }) => {
+    // A JS-only check (v.custom) that keeps the object as written: any JSON object.
+    if (valibotSchema === JsonObject) return { type: 'object' };
     // Their fallback is the raw query string ("10"): document the number it becomes.
     if (valibotSchema.type === 'optional' && jsonSchema.type === 'integer' && typeof jsonSchema.default === 'string') {
       return { ...jsonSchema, default: Number(jsonSchema.default) };

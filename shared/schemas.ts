@@ -21,7 +21,15 @@ export const UnixSeconds = v.pipe(
 /** valibot's object and record schemas also take an array (v.record turns ["x"] into {"0": "x"}): refuse arrays first. */
 export const NotArray = v.custom<unknown>((input) => !Array.isArray(input), 'must be an object');
 
-export const JsonObject = v.pipe(NotArray, v.record(v.string(), v.unknown(), 'must be an object'));
+/**
+ * A free JSON object (meta, search_meta, …), kept exactly as written: v.record
+ * would drop keys named "__proto__", "constructor" or "prototype", which are
+ * ordinary keys in JSON data.
+ */
+export const JsonObject = v.custom<Record<string, unknown>>(
+  (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
+  'must be an object',
+);
 
 export const SearchResult = v.strictObject(
   {

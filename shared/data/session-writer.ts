@@ -8,7 +8,7 @@
  */
 import { BatchWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESSION_FIELDS, type Event, type Session } from '../schemas';
-import { eventItem } from './items';
+import { eventItem, storedSessionFields } from './items';
 import { sessionKey } from './keys';
 
 export const BATCH_WRITE_SIZE = 25;
@@ -32,9 +32,10 @@ export class SessionWriter {
     const values: Record<string, unknown> = {};
     const set: string[] = [];
     const remove: string[] = [];
+    const stored = storedSessionFields(session);
     SESSION_FIELDS.forEach((field, i) => {
       names[`#f${i}`] = field;
-      const value = session[field];
+      const value = stored[field];
       if (value === undefined) remove.push(`#f${i}`);
       else {
         values[`:f${i}`] = value;
