@@ -272,22 +272,23 @@ describe('DynamoSessionStore requests', () => {
     });
   });
 
-  test('listBatchSessions: queries GSI1 after a number, following LastEvaluatedKey with what is left of the limit', async () => {
-    const scheduled = (n: number) => ({ ...sessionItem({ ...session, session_id: `s-${n}` }), ...assignmentAttributes('000003', n, 1) });
+  test('listBatchEntries: queries GSI1 after a number for ids and numbers only, following LastEvaluatedKey with what is left of the limit', async () => {
+    const entry = (n: number) => ({ session_id: `s-${n}`, PK: `SESSION#s-${n}`, SK: '#SESSION', GSI1PK: 'BATCH#000003', GSI1SK: n });
     const lastKey = { PK: 'SESSION#s-6', SK: '#SESSION', GSI1PK: 'BATCH#000003', GSI1SK: 6 };
-    ddb.on(QueryCommand).resolvesOnce({ Items: [scheduled(6)], LastEvaluatedKey: lastKey }).resolvesOnce({ Items: [scheduled(9), scheduled(11)] });
-    const sessions = await store.listBatchSessions('000003', 5, 3);
-    expect(sessions.map((s) => [s.session_id, s.assignment])).toEqual([
-      ['s-6', { batchId: '000003', sessionNumber: 6 }],
-      ['s-9', { batchId: '000003', sessionNumber: 9 }],
-      ['s-11', { batchId: '000003', sessionNumber: 11 }],
+    ddb.on(QueryCommand).resolvesOnce({ Items: [entry(6)], LastEvaluatedKey: lastKey }).resolvesOnce({ Items: [entry(9), entry(11)] });
+    const entries = await store.listBatchEntries('000003', 5, 3);
+    expect(entries).toEqual([
+      { sessionId: 's-6', assignment: { batchId: '000003', sessionNumber: 6 } },
+      { sessionId: 's-9', assignment: { batchId: '000003', sessionNumber: 9 } },
+      { sessionId: 's-11', assignment: { batchId: '000003', sessionNumber: 11 } },
     ]);
     const [first, second] = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
     const query = {
       TableName: TABLE_NAME,
       IndexName: 'GSI1',
       KeyConditionExpression: '#pk = :pk AND #sk > :after',
-      ExpressionAttributeNames: { '#pk': 'GSI1PK', '#sk': 'GSI1SK' },
+      ProjectionExpression: '#id, #sk',
+      ExpressionAttributeNames: { '#pk': 'GSI1PK', '#sk': 'GSI1SK', '#id': 'session_id' },
       ExpressionAttributeValues: { ':pk': 'BATCH#000003', ':after': 5 },
     };
     expect(first).toEqual({ ...query, Limit: 3 });
@@ -295,20 +296,30 @@ describe('DynamoSessionStore requests', () => {
     expect(second).toEqual({ ...query, Limit: 2, ExclusiveStartKey: lastKey });
   });
 
-  test('listEvents: queries the session partition for EVENT# keys, oldest first', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [eventRow] });
-    await expect(store.listEvents('s-1', 100)).resolves.toEqual([
-      { event_id: 'e-1', session_id: 's-1', object_id: 'p1', event_type: 'click', created_at: 5 },
-    ]);
+  test('readSession: one strongly consistent Query of the session partition, the item first, then the oldest events', async () => {
+    const scheduled = { ...sessionItem(session), ...assignmentAttributes('000003', 7, 1) };
+    ddb.on(QueryCommand).resolves({ Items: [scheduled, eventRow] });
+    await expect(store.readSession('s-1', 100)).resolves.toEqual({
+      session: { ...session, assignment: { batchId: '000003', sessionNumber: 7 } },
+      events: [{ event_id: 'e-1', session_id: 's-1', object_id: 'p1', event_type: 'click', created_at: 5 }],
+    });
     const input = ddb.commandCalls(QueryCommand)[0]!.args[0].input;
     expect(input).toEqual({
       TableName: TABLE_NAME,
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-      ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
-      ExpressionAttributeValues: { ':pk': 'SESSION#s-1', ':prefix': 'EVENT#' },
-      Limit: 100,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'PK' },
+      ExpressionAttributeValues: { ':pk': 'SESSION#s-1' },
+      ConsistentRead: true,
+      // The session item, then at most 100 events.
+      Limit: 101,
     });
     expect(input.ScanIndexForward).not.toBe(false);
+  });
+
+  test('readSession of a partition without its session item: events only, no session', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [eventRow] });
+    await expect(store.readSession('s-1', 0)).resolves.toEqual({ session: undefined, events: [] });
+    expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input.Limit).toBe(1);
   });
 
   test('a throttled call past the SDK retries is ServiceUnavailable; a failed condition outside a conditional write is not', async () => {
