@@ -57,6 +57,8 @@ export interface UbiImportReport {
   events: number;
   skipped: UbiSkipped;
   rejected: RejectedLine[];
+  /** Queries whose session is in a released batch, which an import never changes. */
+  skippedLines: RejectedLine[];
 }
 
 /** OpenSearch `date` fields default to ISO-8601 or epoch milliseconds. */
@@ -151,6 +153,7 @@ export async function importUbi(
     // No prototype: an action_name such as "constructor" or "__proto__" is just a name to count.
     skipped: { noQueryId: 0, unknownQuery: 0, noObject: Object.create(null) as Record<string, number>, repeated: 0 },
     rejected: [],
+    skippedLines: [],
   };
   const { reject, write } = importRun(report, writer, options);
 

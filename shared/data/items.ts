@@ -17,11 +17,14 @@ type Item = Record<string, unknown>;
  */
 const ESCAPED_KEY = /^~*(?:__proto__|constructor)$/;
 
+/** Past DynamoDB's 32 levels a value cannot be stored anyway (item-limits.ts says so): no deeper walk, so no stack overflow. */
+const MAX_ESCAPE_DEPTH = 33;
+
 /** A wire value as stored: every nested key that needs it escaped (new objects; the input is untouched). */
-function storedValue(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(storedValue);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [ESCAPED_KEY.test(k) ? `~${k}` : k, storedValue(v)]));
+function storedValue(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > MAX_ESCAPE_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((v) => storedValue(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [ESCAPED_KEY.test(k) ? `~${k}` : k, storedValue(v, depth + 1)]));
 }
 
 /** A stored value as on the wire. It reworks the SDK's fresh objects in place, and copies only an object with an escaped key. */
