@@ -269,7 +269,7 @@ describe('the document states the input rules a client cannot guess', () => {
   });
 
   test('every query integer states the rule for leading zeros', () => {
-    const parameters = operationAt('GET', '/batch/sessions').parameters as Array<{ name: string; description: string }>;
+    const parameters = operationAt('GET', '/batch/sessions').parameters as unknown as Array<{ name: string; description: string }>;
     for (const name of ['after_number', 'limit', 'events_limit']) {
       expect([name, parameters.find((p) => p.name === name)?.description]).toEqual([name, expect.stringMatching(/leading zeros are allowed.*010 is 10/)]);
     }
