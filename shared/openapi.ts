@@ -16,6 +16,7 @@ import {
   BatchPageQuery,
   Event,
   Id,
+  JsonObject,
   PAGE_LIMITS,
   ReleaseBatchBody,
   ScheduleSessionBody,
@@ -110,6 +111,8 @@ const CONVERSION: ConversionConfig = {
     return undefined;
   },
   overrideSchema: ({ valibotSchema, jsonSchema }) => {
+    // A JS-only check (v.custom) that keeps the object as written: any JSON object.
+    if (valibotSchema === JsonObject) return { type: 'object' };
     // Their fallback is the raw query string ("10"): document the number it becomes.
     if (valibotSchema.type === 'optional' && jsonSchema.type === 'integer' && typeof jsonSchema.default === 'string') {
       return { ...jsonSchema, default: Number(jsonSchema.default) };
@@ -118,12 +121,22 @@ const CONVERSION: ConversionConfig = {
   },
 };
 
+/** The one rule for the query integers (shared/schemas.ts). */
+const DIGITS_RULE = 'Plain decimal digits; leading zeros are allowed, any number of them (the value is that of the digits: 010 is 10), and the range is checked on the value.';
+
 const PARAMETER_DESCRIPTIONS: Record<keyof typeof BatchPageQuery.entries, string> = {
   batch_id: 'The batch to read.',
-  after_number: 'Return sessions numbered above this; pass the previous page’s last_number to continue.',
-  limit: `At most this many sessions (${PAGE_LIMITS.limit.min}–${PAGE_LIMITS.limit.max}).`,
-  events_limit: `At most this many events per session, oldest first (${PAGE_LIMITS.eventsLimit.min}–${PAGE_LIMITS.eventsLimit.max}).`,
+  after_number: `Return sessions numbered above this; pass the previous page’s last_number to continue. ${DIGITS_RULE}`,
+  limit: `At most this many sessions (${PAGE_LIMITS.limit.min}–${PAGE_LIMITS.limit.max}). ${DIGITS_RULE}`,
+  events_limit: `At most this many events per session, oldest first (${PAGE_LIMITS.eventsLimit.min}–${PAGE_LIMITS.eventsLimit.max}). ${DIGITS_RULE}`,
 };
+
+/** The body rules of shared/http/json-body.ts, for every operation that takes a body. */
+const BODY_RULES =
+  'A JSON object. The content type is application/json or a structured `+json` type (RFC 6839), matched case-insensitively with optional ' +
+  'whitespace around `;`; its charset, if given, must be utf-8 (any case), and content-encoding, if given, identity: anything else is 415. ' +
+  'A leading UTF-8 byte-order mark is ignored. An object that names a key twice is 400 invalid_request naming the key. ' +
+  'The operation takes no query string: any query parameter is 400, as an unknown parameter is on GET.';
 
 interface OperationText {
   summary: string;
@@ -180,16 +193,21 @@ function operation(route: Route, text: OperationText, queryParameters: object[])
     summary: text.summary,
     ...(text.description && { description: text.description }),
     ...(route.method === 'GET' && { parameters: queryParameters }),
-    ...(text.requestBody && { requestBody: { required: true, ...json(schemaRef(text.requestBody)) } }),
+    ...(text.requestBody && { requestBody: { required: true, description: BODY_RULES, ...json(schemaRef(text.requestBody)) } }),
     responses: {
       200: { description: text.ok.description, ...json(schemaRef(text.ok.schema)) },
-      400: errorResponse('Malformed request: bad JSON, wrong types, missing or unknown fields, out-of-range numbers, bad ids. Nothing changed.', [
-        'invalid_request',
-      ]),
+      400: errorResponse(
+        `Malformed request: bad JSON, a key named twice, wrong types, missing or unknown fields or query parameters${takesBody ? ' (this operation takes none)' : ''}, out-of-range numbers, bad ids. The message names the field as sent. Nothing changed.`,
+        ['invalid_request'],
+      ),
       404: errorResponse(text.notFound.description, [text.notFound.code]),
       // Any request with a body over the size limit, a GET included, is refused before the handler.
       413: errorResponse('The request body is over the size limit.', ['payload_too_large']),
-      ...(takesBody && { 415: errorResponse('The body is not JSON by content type.', ['unsupported_media_type']) }),
+      ...(takesBody && {
+        415: errorResponse('The body is not JSON by content type, names a charset other than UTF-8, or has a content-encoding other than identity.', [
+          'unsupported_media_type',
+        ]),
+      }),
       500: errorResponse('A bug on the service’s side; never caused by input.', ['internal_error']),
       503: errorResponse('Throttled or unreachable store: retry after Retry-After seconds.', ['service_unavailable'], {
         'Retry-After': {
@@ -224,7 +242,9 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
       title: 'Session improvement service',
       version,
       description:
-        'Turns recorded search sessions into numbered batches of training material. Errors are `{"error": {"code", "message"}}`; unknown fields and query parameters are rejected with 400.',
+        'Turns recorded search sessions into numbered batches of training material. Errors are `{"error": {"code", "message"}}`; unknown fields and query parameters are rejected with 400. ' +
+        'Request bodies are JSON in UTF-8 (see each request body for the rules). Free objects (meta, search_meta, payload_filter, sort_by) and search_query are stored and returned ' +
+        'exactly as written, keys such as constructor, prototype and __proto__ included. A page serves a session only under the batch and number its own item holds.',
     },
     ...(options.serverUrl && { servers: [{ url: options.serverUrl }] }),
     paths,

@@ -21,7 +21,15 @@ export const UnixSeconds = v.pipe(
 /** valibot's object and record schemas also take an array (v.record turns ["x"] into {"0": "x"}): refuse arrays first. */
 export const NotArray = v.custom<unknown>((input) => !Array.isArray(input), 'must be an object');
 
-export const JsonObject = v.pipe(NotArray, v.record(v.string(), v.unknown(), 'must be an object'));
+/**
+ * A free JSON object (meta, search_meta, …), kept exactly as written: v.record
+ * would drop keys named "__proto__", "constructor" or "prototype", which are
+ * ordinary keys in JSON data.
+ */
+export const JsonObject = v.custom<Record<string, unknown>>(
+  (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
+  'must be an object',
+);
 
 export const SearchResult = v.strictObject(
   {
@@ -73,13 +81,16 @@ export const ReleaseBatchBody = v.strictObject({ release_id: Id }, 'must be an o
 /**
  * A query-string integer: plain decimal digits only, so "-1", "1.5", "1e3",
  * "0x10" and the comma-joined "1,2" that API Gateway makes of a repeated
- * parameter are all rejected rather than coerced.
+ * parameter are all rejected rather than coerced. Leading zeros are allowed,
+ * any number of them: the value is that of the digits ("010" is 10), and the
+ * range is checked on the value (Number rounds a run of digits past 2^53 up,
+ * never down into the range).
  */
 const QueryInteger = (min: number, max: number, fallback: number) =>
   v.optional(
     v.pipe(
       v.string(),
-      v.regex(/^\d{1,16}$/, `must be a whole number from ${min} to ${max}`),
+      v.regex(/^\d+$/, `must be a whole number from ${min} to ${max}`),
       v.transform(Number),
       v.minValue(min, `must be a whole number from ${min} to ${max}`),
       v.maxValue(max, `must be a whole number from ${min} to ${max}`),

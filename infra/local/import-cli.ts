@@ -3,10 +3,14 @@
  * sessions and their events into the local store `npm start` runs, or, with
  * DYNAMODB_ENDPOINT and TABLE_NAME, into any table (one in AWS included).
  *
- * Rejected lines go to stderr as "line N: reason"; the summary goes to stdout.
- * Exit code: 0 all lines imported, 1 some lines rejected, 2 the import could
- * not run or stopped on a write error (importing again is safe). Skipped UBI
- * events (searches that name no object, …) are reported but are not errors.
+ * Rejected lines go to stderr as "line N: reason", skipped ones (a session of
+ * a released batch, which an import never changes) as "line N: skipped: …";
+ * the summary goes to stdout. Everything printed about the input has its
+ * control characters escaped. Exit code: 0 all lines imported or skipped,
+ * 1 some lines rejected, 2 the import could not run, read nothing at all (an
+ * empty file, an empty or closed stdin) or stopped on a write error
+ * (importing again is safe). Skipped UBI events (searches that name no
+ * object, …) are reported but are not errors.
  */
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -14,7 +18,7 @@ import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../../shared/data/client';
 import { SessionWriter } from '../../shared/data/session-writer';
-import { importSessions, type ImportProgress, type ImportReport, type RejectedLine } from './import';
+import { importSessions, printable, type ImportProgress, type ImportReport, type RejectedLine } from './import';
 import { describeSkipped, importUbi } from './import-ubi';
 import { LOCAL_DEFAULTS, localStoreEndpoint, portFromEnv } from './local-config';
 
@@ -62,12 +66,14 @@ async function main(): Promise<number> {
     await checkTable(db, endpoint, tableName);
     const source = file === '-' ? process.stdin : createReadStream(file);
     const progress = progressPrinter();
-    process.stderr.write(`Importing ${file === '-' ? 'stdin' : file} into table "${tableName}" at ${endpoint}\n`);
+    const input = file === '-' ? 'stdin' : printable(file);
+    process.stderr.write(`Importing ${input} into table "${tableName}" at ${endpoint}\n`);
 
     const writer = new SessionWriter(db, tableName);
     const options = {
       onProgress: progress.update,
       onReject: ({ line, reason }: RejectedLine) => progress.print(`line ${line}: ${reason}`),
+      onSkip: ({ line, reason }: RejectedLine) => progress.print(`line ${line}: skipped: ${reason}`),
     };
     let report: ImportReport;
     let details = '';
@@ -82,10 +88,16 @@ async function main(): Promise<number> {
     }
     progress.done();
 
+    if (report.lines === 0) {
+      process.stderr.write(`Nothing was read from ${input} (${file === '-' ? 'it is empty or closed' : 'it is empty'}): nothing imported.\n`);
+      return 2;
+    }
     const rejected = report.rejected.length;
+    const skipped = report.skippedLines.length;
+    const skippedText = skipped === 0 ? '' : `; skipped ${count(skipped, 'line')} of ${skipped === 1 ? 'a released batch' : 'released batches'}`;
     process.stdout.write(
       `Imported ${count(report.sessions, 'session')} and ${count(report.events, 'event')} ` +
-        `from ${count(report.lines, 'line')}; rejected ${count(rejected, 'line')}.\n${details}`,
+        `from ${count(report.lines, 'line')}; rejected ${count(rejected, 'line')}${skippedText}.\n${details}`,
     );
     return rejected > 0 ? 1 : 0;
   } finally {
@@ -142,7 +154,7 @@ function progressPrinter() {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`Import failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`Import failed: ${printable(error instanceof Error ? error.message : String(error))}\n`);
     if ((error as Error)?.name === 'ImportWriteError') {
       process.stderr.write('Lines before those were written; importing the same file again is safe.\n');
     }

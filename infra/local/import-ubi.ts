@@ -57,6 +57,8 @@ export interface UbiImportReport {
   events: number;
   skipped: UbiSkipped;
   rejected: RejectedLine[];
+  /** Queries whose session is in a released batch, which an import never changes. */
+  skippedLines: RejectedLine[];
 }
 
 /** OpenSearch `date` fields default to ISO-8601 or epoch milliseconds. */
@@ -148,8 +150,10 @@ export async function importUbi(
     sessions: 0,
     impressions: 0,
     events: 0,
-    skipped: { noQueryId: 0, unknownQuery: 0, noObject: {}, repeated: 0 },
+    // No prototype: an action_name such as "constructor" or "__proto__" is just a name to count.
+    skipped: { noQueryId: 0, unknownQuery: 0, noObject: Object.create(null) as Record<string, number>, repeated: 0 },
     rejected: [],
+    skippedLines: [],
   };
   const { reject, write } = importRun(report, writer, options);
 
@@ -173,7 +177,12 @@ export async function importUbi(
       const event = v.safeParse(UbiEvent, document);
       if (!event.success) reject(line, `event: ${describeIssues(event.issues)}`);
       else if (!event.output.query_id) report.skipped.noQueryId++;
-      else events.push({ line, event: event.output, queryId: event.output.query_id, eventId: eventIdOf(document) });
+      else {
+        // The document's own event_attributes, which metaOf copies: valibot's parsed copy drops keys
+        // named "__proto__", "constructor" or "prototype", ordinary keys in JSON data.
+        const attributes = (document as { event_attributes?: UbiEvent['event_attributes'] }).event_attributes;
+        events.push({ line, event: { ...event.output, event_attributes: attributes }, queryId: event.output.query_id, eventId: eventIdOf(document) });
+      }
     } else if ('query_id' in document) {
       const query = v.safeParse(UbiQuery, document);
       if (!query.success) reject(line, `query: ${describeIssues(query.issues)}`);

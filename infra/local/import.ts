@@ -1,15 +1,19 @@
 /**
  * Loads sessions with their events from JSON Lines: one session per line, in
- * DESIGN.md's session shape plus an optional `events` array. Every line is
+ * the session shape of the API plus an optional `events` array. Every line is
  * validated on its own; a bad line is rejected by number with the reason and
  * the rest go on. Writes are idempotent (events are keyed, sessions are
  * upserted without touching their batch assignment), so importing the same
- * file twice changes nothing.
+ * file twice changes nothing. What an import may change at all is decided by
+ * shared/domain/import-rules.ts: a line for a session in a released batch is
+ * skipped, one marking a scheduled session as a payload search is rejected.
  */
 import * as v from 'valibot';
 import { itemProblem } from '../../shared/data/item-limits';
 import { eventItem, sessionItem } from '../../shared/data/items';
 import { BATCH_WRITE_SIZE, type SessionWriter } from '../../shared/data/session-writer';
+import { importVerdict, PAYLOAD_SEARCH_RULE } from '../../shared/domain/import-rules';
+import { parseJsonText } from '../../shared/json-text';
 import { Event, Session, describeIssues } from '../../shared/schemas';
 
 /** Events validated before their writes go out, whatever the number of sessions: bounds memory for busy sessions. */
@@ -33,6 +37,8 @@ export interface ImportProgress {
 
 export interface ImportReport extends Omit<ImportProgress, 'rejected'> {
   rejected: RejectedLine[];
+  /** Lines left out on purpose, not errors: their session is in a released batch, which never changes. */
+  skippedLines: RejectedLine[];
 }
 
 export interface ImportOptions {
@@ -44,9 +50,11 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   /** Called for each rejected line, as soon as it is found. */
   onReject?: (rejected: RejectedLine) => void;
+  /** Called for each skipped line (a session of a released batch), as soon as it is found. */
+  onSkip?: (skipped: RejectedLine) => void;
 }
 
-export type ImportWriter = Pick<SessionWriter, 'putEvents' | 'upsertSession'>;
+export type ImportWriter = Pick<SessionWriter, 'putEvents' | 'upsertSession' | 'readImportState'>;
 
 /** A write that failed after the SDK's retries: the import stops there (importing again is safe). */
 export class ImportWriteError extends Error {
@@ -73,7 +81,7 @@ export async function importSessions(
   options: ImportOptions = {},
 ): Promise<ImportReport> {
   const chunkSessions = options.chunkSessions ?? 500;
-  const report: ImportReport = { lines: 0, sessions: 0, events: 0, rejected: [] };
+  const report: ImportReport = { lines: 0, sessions: 0, events: 0, rejected: [], skippedLines: [] };
   const { reject, write } = importRun(report, writer, options);
   /** The line each session_id first appeared on: a second line for it would race the first one's writes. */
   const seen = new Map<string, number>();
@@ -111,43 +119,87 @@ export async function importSessions(
 }
 
 /**
- * What every import format shares: rejecting a line (kept in the report and
- * passed to onReject), and writing a chunk of valid sessions, in line order,
- * then counting them and reporting progress.
+ * What every import format shares: rejecting or skipping a line (kept in the
+ * report and passed to onReject / onSkip, with control characters escaped),
+ * and writing a chunk of valid sessions, in line order, as the import rules
+ * allow, then counting them and reporting progress.
  */
 export function importRun(report: ImportReport, writer: ImportWriter, options: ImportOptions) {
   const concurrency = options.concurrency ?? 16;
+  const reject = (line: number, reason: string): void => {
+    const rejected = { line, reason: printable(reason) };
+    report.rejected.push(rejected);
+    options.onReject?.(rejected);
+  };
+  const skip = (line: number, reason: string): void => {
+    const skipped = { line, reason: printable(reason) };
+    report.skippedLines.push(skipped);
+    options.onSkip?.(skipped);
+  };
   return {
-    reject(line: number, reason: string): void {
-      const rejected = { line, reason };
-      report.rejected.push(rejected);
-      options.onReject?.(rejected);
-    },
+    reject,
     async write(lines: ValidLine[]): Promise<void> {
+      let written: ValidLine[];
       try {
-        await writeChunk(lines, writer, concurrency);
+        written = await writeChunk(lines, writer, concurrency, { reject, skip });
       } catch (error) {
         throw new ImportWriteError(lines[0]!.line, lines.at(-1)!.line, error);
       }
-      report.sessions += lines.length;
-      report.events += lines.reduce((sum, l) => sum + l.events.length, 0);
+      report.sessions += written.length;
+      report.events += written.reduce((sum, l) => sum + l.events.length, 0);
       const { lines: read, sessions, events, rejected } = report;
       options.onProgress?.({ lines: read, sessions, events, rejected: rejected.length });
     },
   };
 }
 
+interface LineOutcomes {
+  reject(line: number, reason: string): void;
+  skip(line: number, reason: string): void;
+}
+
 /**
- * Events first, then sessions: a session becomes visible only once its events
- * are stored, so a schedule request racing the import never sees it without
- * them (and skips it as no_events).
+ * Checks the chunk against the store (where each session sits, which batches
+ * are released), read right before writing, then writes what the rules allow:
+ * events first, then sessions, so a session becomes visible only once its
+ * events are stored and a schedule request racing the import never sees it
+ * without them (and skips it as no_events). A session read as unscheduled is
+ * written only while it still is (a conditional write); one scheduled in
+ * between is checked again. Returns the lines written.
  */
-async function writeChunk(lines: ValidLine[], writer: ImportWriter, concurrency: number): Promise<void> {
-  const events = lines.flatMap((l) => l.events);
+async function writeChunk(lines: ValidLine[], writer: ImportWriter, concurrency: number, outcomes: LineOutcomes): Promise<ValidLine[]> {
+  const state = await writer.readImportState(lines.map((l) => l.session.session_id));
+  const allowed = lines.filter((l) => {
+    const verdict = importVerdict(l.session, state.assignments.get(l.session.session_id), state.pointer);
+    if ('skip' in verdict) outcomes.skip(l.line, verdict.skip);
+    if ('reject' in verdict) outcomes.reject(l.line, verdict.reject);
+    return 'write' in verdict;
+  });
+
+  const events = allowed.flatMap((l) => l.events);
   const requests: Event[][] = [];
   for (let i = 0; i < events.length; i += BATCH_WRITE_SIZE) requests.push(events.slice(i, i + BATCH_WRITE_SIZE));
   await forEachConcurrently(requests, concurrency, (request) => writer.putEvents(request));
-  await forEachConcurrently(lines, concurrency, (l) => writer.upsertSession(l.session));
+
+  const written: ValidLine[] = [];
+  await forEachConcurrently(allowed, concurrency, async (l) => {
+    const id = l.session.session_id;
+    const scheduled = state.assignments.has(id);
+    if (await writer.upsertSession(l.session, { ifUnscheduled: !scheduled })) return void written.push(l);
+    // Scheduled since the read: its assignment is final now, so one more check decides.
+    const now = await writer.readImportState([id]);
+    const assignment = now.assignments.get(id)!;
+    const verdict = importVerdict(l.session, assignment, now.pointer);
+    if ('write' in verdict) {
+      await writer.upsertSession(l.session);
+      written.push(l);
+      return;
+    }
+    const why = 'skip' in verdict ? 'that batch is released, so its fields were not changed' : PAYLOAD_SEARCH_RULE;
+    const events = l.events.length > 0 ? ` (its ${l.events.length} events were written)` : '';
+    outcomes.reject(l.line, `session_id "${id}" was scheduled in batch ${assignment.batchId} while this line was written: ${why}${events}`);
+  });
+  return lines.filter((l) => written.includes(l));
 }
 
 /** Runs `work` on every item with at most `limit` at a time. Hand-written: a dozen lines, not worth a dependency. */
@@ -164,23 +216,40 @@ const TOO_LONG = Symbol('line too long');
 
 type ParsedLine = { session: Session; events: Event[] } | { reason: string } | typeof BLANK;
 
-/** Decodes one line as a JSON value: strict UTF-8, then JSON; blank lines are BLANK. */
+/** What a UTF-16 file looks like to a UTF-8 reader: NUL bytes (ASCII text), or a UTF-16 byte-order mark. */
+const UTF16_HINT = 'is the file UTF-16? The import reads UTF-8';
+
+/**
+ * Decodes one line as a JSON value: strict UTF-8, then JSON by the rules HTTP
+ * bodies follow too (a leading byte-order mark ignored, a key twice refused);
+ * blank lines are BLANK.
+ */
 export function decodeJsonLine(bytes: Uint8Array | typeof TOO_LONG): { value: unknown } | { reason: string } | typeof BLANK {
   if (bytes === TOO_LONG) return { reason: `line is longer than ${MAX_LINE_BYTES} bytes` };
   let text: string;
   try {
     // fatal: a byte sequence that is not UTF-8 rejects the line instead of becoming U+FFFD.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    return { reason: 'not valid UTF-8' };
+    const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+    return { reason: utf16 ? `not valid UTF-8 (${UTF16_HINT})` : 'not valid UTF-8' };
   }
   if (text.trim() === '') return BLANK;
-  try {
-    return { value: JSON.parse(text) };
-  } catch (error) {
-    return { reason: `not valid JSON (${(error as Error).message})` };
+  const json = parseJsonText(text);
+  if ('repeatedKey' in json) return { reason: `the key ${JSON.stringify(json.repeatedKey)} appears twice in one object` };
+  if ('syntaxError' in json) {
+    // JSON never holds a raw NUL, not even in a string.
+    return { reason: text.includes('\u0000') ? `not valid JSON: it holds NUL bytes (${UTF16_HINT})` : `not valid JSON (${json.syntaxError})` };
   }
+  return json;
 }
+
+/**
+ * Text safe to print on a terminal: control characters (C0, DEL, C1) and the
+ * invisible bidirectional controls that reorder a line are written as \uXXXX.
+ */
+export const printable = (text: string): string =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** Validates one line: UTF-8, JSON, the session and event schemas, and DynamoDB's item limits. */
 export function parseLine(bytes: Uint8Array | typeof TOO_LONG): ParsedLine {

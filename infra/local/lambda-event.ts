@@ -16,7 +16,10 @@ export interface HttpRequestLike {
 }
 
 export function buildHttpEvent(request: HttpRequestLike, routeKey: string): APIGatewayProxyEventV2 {
-  const url = new URL(request.url, 'http://localhost');
+  // Split, not parsed as a URL: the path reaches the handler exactly as sent, as API Gateway passes it.
+  const queryAt = request.url.indexOf('?');
+  const rawPath = queryAt === -1 ? request.url : request.url.slice(0, queryAt);
+  const rawQueryString = queryAt === -1 ? '' : request.url.slice(queryAt + 1);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers ?? {})) {
     // API Gateway joins repeated headers with commas.
@@ -25,7 +28,7 @@ export function buildHttpEvent(request: HttpRequestLike, routeKey: string): APIG
   // No prototype: on a plain object `?__proto__=x` would vanish instead of reaching the
   // handler as an unknown parameter, as it does in Lambda (whose event is parsed JSON).
   const query: Record<string, string> = Object.create(null);
-  for (const [name, value] of url.searchParams) {
+  for (const [name, value] of new URLSearchParams(rawQueryString)) {
     // API Gateway joins repeated query parameters with commas: ?limit=1&limit=2 → "1,2".
     query[name] = name in query ? `${query[name]},${value}` : value;
   }
@@ -33,8 +36,8 @@ export function buildHttpEvent(request: HttpRequestLike, routeKey: string): APIG
   return {
     version: '2.0',
     routeKey,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath,
+    rawQueryString,
     headers,
     queryStringParameters: Object.keys(query).length ? query : undefined,
     requestContext: {
@@ -44,7 +47,7 @@ export function buildHttpEvent(request: HttpRequestLike, routeKey: string): APIG
       domainPrefix: 'localhost',
       http: {
         method: request.method.toUpperCase(),
-        path: url.pathname,
+        path: rawPath,
         protocol: 'HTTP/1.1',
         sourceIp: request.sourceIp ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',

@@ -56,14 +56,17 @@ async function main(): Promise<void> {
     process.env.DYNAMODB_ENDPOINT = store.endpoint;
     process.env.TABLE_NAME = tableName;
 
-    await ensureTable(store.endpoint, tableName);
-    const { seeded, sessions } = await seedAndCount(store.endpoint, tableName);
+    // The port first: a busy PORT must fail the start before the table is made or the demo data seeded.
+    // (A request in the second or so until the banner may find the store still being seeded.)
     server = await createLocalServer({ port }).catch((error: unknown) => {
       throw startupError(error, `the API on 127.0.0.1:${port}`, 'PORT');
     });
+    await ensureTable(store.endpoint, tableName);
+    const { seeded, sessions } = await seedAndCount(store.endpoint, tableName);
     process.off('uncaughtException', storeFailed);
     printBanner({ server, store, tableName, dataDir, seeded, sessions });
   } catch (error) {
+    await server?.close();
     await store.close();
     throw error;
   }

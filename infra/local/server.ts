@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { buildOpenApiDocument, type OpenApiDocument } from '../../shared/openapi';
@@ -78,13 +79,15 @@ export async function createLocalServer(options: LocalServerOptions): Promise<Lo
     });
     serve(request, response).catch((error: unknown) => {
       logError(`${request.method} ${request.url} failed in the handler:`, error);
-      if (!response.headersSent) sendJson(response, 500, errorBody('internal_error', 'Something went wrong on our side.'));
+      if (!response.headersSent && !response.destroyed) sendJson(response, 500, errorBody('internal_error', 'Something went wrong on our side.'));
       else response.destroy();
     });
   });
+  server.on('clientError', answerClientError);
 
   async function serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    // The raw path exactly, as API Gateway routes: URL parsing would read "//host/…" as a host and "\\" as "/".
+    const path = rawPathOf(request.url ?? '/');
     if (request.method === 'GET' && path === OPENAPI_PATH) {
       request.resume();
       openApiDocument ??= buildOpenApiDocument({ serverUrl: baseUrl(server.address() as AddressInfo) });
@@ -100,6 +103,12 @@ export async function createLocalServer(options: LocalServerOptions): Promise<Lo
     }
 
     const body = await readBody(request, MAX_BODY_BYTES);
+    if (body === CLIENT_GONE) {
+      // Nobody is left to answer: one line, not a stack trace, and nothing written to the dead socket.
+      log(`${request.method} ${path}: the client closed the connection before the whole body arrived`);
+      response.destroy();
+      return;
+    }
     if (body === TOO_LARGE) {
       // Stop reading and close the connection: the client gets its answer, the rest is never buffered.
       response.setHeader('connection', 'close');
@@ -148,15 +157,33 @@ const baseUrl = (address: AddressInfo) =>
   `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
 const TOO_LARGE = Symbol('too large');
+const CLIENT_GONE = Symbol('client gone');
+
+/** The request target up to its query string, as sent. */
+export const rawPathOf = (target: string): string => target.split('?', 1)[0]!;
+
+/**
+ * Node's default answer to a request it cannot parse, except when the client
+ * closed its side mid-request: then nobody reads an answer, so none is written.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'HPE_INVALID_EOF_STATE' || error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+}
 
 /**
  * Reads the whole body, or stops at the first byte past the cap (also when no
- * content-length was sent). Events, not `for await`: leaving that loop early
+ * content-length was sent), or tells that the client went away mid-body. Events, not `for await`: leaving that loop early
  * would destroy the socket before the 413 is written.
  */
-function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | typeof TOO_LARGE> {
+function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | typeof TOO_LARGE | typeof CLIENT_GONE> {
   if (Number(request.headers['content-length']) > maxBytes) return Promise.resolve(TOO_LARGE);
-  return new Promise((resolveBody, rejectBody) => {
+  return new Promise((resolveBody) => {
     const chunks: Buffer[] = [];
     let total = 0;
     const onData = (chunk: Buffer) => {
@@ -166,7 +193,9 @@ function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | 
       resolveBody(TOO_LARGE);
     };
     const onEnd = () => resolveBody(Buffer.concat(chunks));
-    request.on('data', onData).on('end', onEnd).once('error', rejectBody);
+    // Resolving twice is harmless: whichever of end, error or close comes first decides.
+    const onGone = () => resolveBody(CLIENT_GONE);
+    request.on('data', onData).on('end', onEnd).once('error', onGone).once('close', () => request.complete || onGone());
   });
 }
 

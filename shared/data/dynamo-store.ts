@@ -15,8 +15,7 @@ import {
   type ReleaseOrigin,
   type ReleaseStamp,
 } from '../domain/model';
-import type { NumberGrant, SessionStore } from '../domain/store';
-import type { Event } from '../schemas';
+import type { BatchEntry, NumberGrant, SessionStore } from '../domain/store';
 import { call, conditional } from './errors';
 import {
   assignmentAttributes,
@@ -27,7 +26,7 @@ import {
   toRelease,
   toStoredSession,
 } from './items';
-import { batchPartition, eventSortKeyPrefix, isSessionSortKey, releaseKey, sessionKey, sessionPartition } from './keys';
+import { batchPartition, isSessionSortKey, releaseKey, sessionKey, sessionPartition } from './keys';
 import { TABLE } from './table';
 
 type Item = Record<string, unknown>;
@@ -186,29 +185,39 @@ export class DynamoSessionStore implements SessionStore {
     return item && toPointer(item);
   }
 
-  async listBatchSessions(batchId: string, afterNumber: number, limit: number) {
+  async listBatchEntries(batchId: string, afterNumber: number, limit: number): Promise<BatchEntry[]> {
+    // The session's id and number only: its content comes from its own item, read next.
     const items = await this.queryAll(
       {
         IndexName: TABLE.gsi1.indexName,
         KeyConditionExpression: '#pk = :pk AND #sk > :after',
-        ExpressionAttributeNames: { '#pk': TABLE.gsi1.partitionKey, '#sk': TABLE.gsi1.sortKey },
+        ProjectionExpression: '#id, #sk',
+        ExpressionAttributeNames: { '#pk': TABLE.gsi1.partitionKey, '#sk': TABLE.gsi1.sortKey, '#id': 'session_id' },
         ExpressionAttributeValues: { ':pk': batchPartition(batchId), ':after': afterNumber },
       },
       limit,
     );
-    return items.map((item) => toStoredSession(item) as ReturnType<typeof toStoredSession> & { assignment: Assignment });
+    return items.map((item) => ({
+      sessionId: item.session_id as string,
+      assignment: { batchId, sessionNumber: item[TABLE.gsi1.sortKey] as number },
+    }));
   }
 
-  async listEvents(sessionId: string, limit: number): Promise<Event[]> {
+  async readSession(sessionId: string, eventsLimit: number) {
+    // `#SESSION` sorts before `EVENT#…`: the item first, then its events, oldest first.
     const items = await this.queryAll(
       {
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-        ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
-        ExpressionAttributeValues: { ':pk': sessionPartition(sessionId), ':prefix': eventSortKeyPrefix },
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
+        ExpressionAttributeValues: { ':pk': sessionPartition(sessionId) },
+        ConsistentRead: true,
       },
-      limit,
+      eventsLimit + 1,
     );
-    return items.map(toEvent);
+    const [first] = items;
+    const session = first && isSessionSortKey(first[TABLE.sortKey]) ? toStoredSession(first) : undefined;
+    const events = (session ? items.slice(1) : items.slice(0, eventsLimit)).map(toEvent);
+    return { session, events };
   }
 
   private async get(key: Item): Promise<Item | undefined> {

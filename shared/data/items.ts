@@ -1,6 +1,7 @@
 /**
  * Mapping between domain objects and stored items. Items hold the wire
- * fields as they are, plus the layout's key attributes.
+ * fields as they are (but for the few keys escaped below), plus the layout's
+ * key attributes.
  */
 import { EVENT_FIELDS, SESSION_FIELDS, type Event, type Session } from '../schemas';
 import type { CollectingPointer, Release, ReleaseOrigin, StoredSession } from '../domain/model';
@@ -8,18 +9,55 @@ import { batchIndexKey, collectingPointerKey, eventKey, releaseKey, sessionKey }
 
 type Item = Record<string, unknown>;
 
+/**
+ * Keys stored with one more "~" in front: the DocumentClient cannot marshal an
+ * object with its own "constructor" key (it goes by `constructor.name`), and
+ * neither it nor dynalite keeps a "__proto__" key. Keys already made of "~"s
+ * and one of those get one more as well, so every key comes back as written.
+ */
+const ESCAPED_KEY = /^~*(?:__proto__|constructor)$/;
+
+/** Past DynamoDB's 32 levels a value cannot be stored anyway (item-limits.ts says so): no deeper walk, so no stack overflow. */
+const MAX_ESCAPE_DEPTH = 33;
+
+/** A wire value as stored: every nested key that needs it escaped (new objects; the input is untouched). */
+function storedValue(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > MAX_ESCAPE_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((v) => storedValue(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [ESCAPED_KEY.test(k) ? `~${k}` : k, storedValue(v, depth + 1)]));
+}
+
+/** A stored value as on the wire. It reworks the SDK's fresh objects in place, and copies only an object with an escaped key. */
+function wireValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Item;
+  let escaped = false;
+  for (const key in record) {
+    record[key] = wireValue(record[key]);
+    escaped ||= key.charCodeAt(0) === 0x7e /* ~ */ && ESCAPED_KEY.test(key);
+  }
+  // fromEntries defines own properties, so a "__proto__" key stays a key.
+  return escaped ? Object.fromEntries(Object.entries(record).map(([k, v]) => [ESCAPED_KEY.test(k) ? k.slice(1) : k, v])) : value;
+}
+
 const pick = <K extends string>(item: Item, fields: readonly K[]): Record<K, unknown> => {
   const out = {} as Record<K, unknown>;
-  for (const field of fields) if (item[field] !== undefined) out[field] = item[field];
+  for (const field of fields) if (item[field] !== undefined) out[field] = wireValue(item[field]);
   return out;
 };
 
-export const sessionItem = (session: Session): Item => ({ ...sessionKey(session.session_id), ...session });
+/** The session's wire fields as stored (undefined for the optional ones it does not have). */
+export const storedSessionFields = (session: Session): Item =>
+  Object.fromEntries(SESSION_FIELDS.map((field) => [field, storedValue(session[field])]));
+
+export const sessionItem = (session: Session): Item => ({ ...sessionKey(session.session_id), ...stripUndefined(storedSessionFields(session)) });
 
 export const eventItem = (event: Event): Item => ({
   ...eventKey(event.session_id, event.created_at, event.event_id),
-  ...event,
+  ...stripUndefined(Object.fromEntries(EVENT_FIELDS.map((field) => [field, storedValue(event[field])]))),
 });
+
+const stripUndefined = (item: Item): Item => Object.fromEntries(Object.entries(item).filter(([, v]) => v !== undefined));
 
 export function toStoredSession(item: Item): StoredSession {
   const session = pick(item, SESSION_FIELDS) as unknown as StoredSession;

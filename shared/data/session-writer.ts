@@ -6,12 +6,16 @@
  * Sessions go one UpdateItem each, because BatchWriteItem can only Put whole
  * items, and a Put would erase the batch assignment of a scheduled session.
  */
-import { BatchWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Assignment, CollectingPointer } from '../domain/model';
 import { SESSION_FIELDS, type Event, type Session } from '../schemas';
-import { eventItem } from './items';
+import { conditional } from './errors';
+import { eventItem, pointerKey, storedSessionFields, toPointer, toStoredSession } from './items';
 import { sessionKey } from './keys';
+import { TABLE } from './table';
 
 export const BATCH_WRITE_SIZE = 25;
+const BATCH_GET_SIZE = 100;
 const MAX_UNPROCESSED_ROUNDS = 10;
 
 export class SessionWriter {
@@ -26,30 +30,83 @@ export class SessionWriter {
     await Promise.all(chunks.map((chunk) => this.batchPut(chunk.map(eventItem))));
   }
 
-  /** Writes the session's fields, removing optional ones it no longer has; never touches its batch assignment. */
-  async upsertSession(session: Session): Promise<void> {
+  /**
+   * Where each of these sessions sits, for those scheduled, and the collecting
+   * pointer: what an import checks its lines against right before writing them.
+   */
+  async readImportState(sessionIds: readonly string[]): Promise<ImportState> {
+    const chunks: string[][] = [];
+    for (let i = 0; i < sessionIds.length; i += BATCH_GET_SIZE) chunks.push(sessionIds.slice(i, i + BATCH_GET_SIZE));
+    const [pointer, ...found] = await Promise.all([
+      this.db.send(new GetCommand({ TableName: this.tableName, Key: pointerKey(), ConsistentRead: true })),
+      ...chunks.map((chunk) => this.batchGet(chunk.map(sessionKey))),
+    ]);
+    const assignments = new Map<string, Assignment>();
+    for (const item of found.flat()) {
+      const { session_id, assignment } = toStoredSession(item);
+      if (assignment) assignments.set(session_id, assignment);
+    }
+    return { assignments, pointer: pointer.Item && toPointer(pointer.Item) };
+  }
+
+  /**
+   * Writes the session's fields, removing optional ones it no longer has; never touches its batch assignment.
+   * With `ifUnscheduled`, only while it has no assignment: false if it was scheduled meanwhile.
+   */
+  async upsertSession(session: Session, options: { ifUnscheduled?: boolean } = {}): Promise<boolean> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const set: string[] = [];
     const remove: string[] = [];
+    const stored = storedSessionFields(session);
     SESSION_FIELDS.forEach((field, i) => {
       names[`#f${i}`] = field;
-      const value = session[field];
+      const value = stored[field];
       if (value === undefined) remove.push(`#f${i}`);
       else {
         values[`:f${i}`] = value;
         set.push(`#f${i} = :f${i}`);
       }
     });
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: sessionKey(session.session_id),
-        UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
+    if (options.ifUnscheduled) names['#batch'] = 'batch_id';
+    const written = await conditional(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: sessionKey(session.session_id),
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ...(options.ifUnscheduled && { ConditionExpression: 'attribute_not_exists(#batch)' }),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      ),
     );
+    return written !== undefined;
+  }
+
+  /** The items at these keys (assignment attributes only), retrying unprocessed keys. */
+  private async batchGet(keys: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let pending = keys;
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === MAX_UNPROCESSED_ROUNDS) throw new Error(`${pending.length} keys stayed unprocessed after ${round} rounds`);
+      if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round) * Math.random());
+      const { Responses, UnprocessedKeys } = await this.db.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: {
+              Keys: pending,
+              ConsistentRead: true,
+              ProjectionExpression: '#pk, #sk, session_id, batch_id, session_number',
+              ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
+            },
+          },
+        }),
+      );
+      items.push(...(Responses?.[this.tableName] ?? []));
+      pending = (UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+    }
+    return items;
   }
 
   private async batchPut(items: Record<string, unknown>[]): Promise<void> {
@@ -63,6 +120,12 @@ export class SessionWriter {
       requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
     }
   }
+}
+
+/** Where the sessions an import is about to write sit, and which batches are released. */
+export interface ImportState {
+  assignments: Map<string, Assignment>;
+  pointer: CollectingPointer | undefined;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,7 +1,7 @@
 import type { Event } from '../schemas';
 import { BatchNotFound } from './errors';
-import { batchSeqOf, type BatchPage, type BatchSession } from './model';
-import type { SessionStore } from './store';
+import { batchSeqOf, type Assignment, type BatchPage, type BatchSession, type StoredSession } from './model';
+import type { BatchEntry, SessionStore } from './store';
 
 /** Lambda answers at most 6 MB; a page stays under 5 MB of JSON to leave room for the envelope. */
 export const MAX_PAGE_BYTES = 5 * 1024 * 1024;
@@ -24,8 +24,10 @@ export interface PageRequest {
 
 /**
  * One page of a batch in two sequential rounds, whatever the limit: the
- * pointer and the batch's sessions (from the index, projected in full) in
- * parallel, then every session's events in parallel.
+ * pointer and the batch index in parallel, then every listed session's own
+ * item with its events, in parallel. A session is served only under the
+ * assignment its item holds: an index entry the item does not confirm (a
+ * stale one, as dynalite can keep after a crash) is left out, at no extra round.
  */
 export async function getBatchPage(
   store: SessionStore,
@@ -33,29 +35,33 @@ export async function getBatchPage(
   maxBytes = MAX_PAGE_BYTES,
 ): Promise<BatchPage> {
   const { batchId, afterNumber, limit, eventsLimit } = request;
-  const [pointer, sessions] = await Promise.all([
+  const [pointer, entries] = await Promise.all([
     store.readPointer(),
-    store.listBatchSessions(batchId, afterNumber, limit),
+    store.listBatchEntries(batchId, afterNumber, limit),
   ]);
   // Batches are numbered in order, so every batch up to the pointer's exists.
   const seq = batchSeqOf(batchId);
   if (seq === undefined || !pointer || seq > pointer.batchSeq) throw new BatchNotFound(batchId);
 
-  const events = await Promise.all(
-    sessions.map((s) => (eventsLimit > 0 ? store.listEvents(s.session_id, eventsLimit) : Promise.resolve([]))),
-  );
+  let listed = entries;
+  let sessions = await confirmedSessions(store, listed, eventsLimit);
+  // Only stale entries in a full listing: list on, since an empty page would tell the consumer the batch ended.
+  while (sessions.length === 0 && listed.length === limit) {
+    listed = await store.listBatchEntries(batchId, listed.at(-1)!.assignment.sessionNumber, limit);
+    sessions = await confirmedSessions(store, listed, eventsLimit);
+  }
 
   const page: BatchPage = { batch_id: batchId, last_number: null, sessions: [] };
   const parts: string[] = [];
   // Measured with the widest last_number: `null` is shorter than the number the page ends with.
   let bytes = jsonBytes({ ...page, last_number: Number.MAX_SAFE_INTEGER });
-  for (const [i, stored] of sessions.entries()) {
+  for (const { session: stored, events } of sessions) {
     const { assignment, ...session } = stored;
     let item: BatchSession = {
       ...session,
       batch_id: assignment.batchId,
       session_number: assignment.sessionNumber,
-      events: events[i] as Event[],
+      events,
     };
     let json = JSON.stringify(item);
     let size = Buffer.byteLength(json) + 1; // + the comma
@@ -78,6 +84,18 @@ export async function getBatchPage(
     `{"batch_id":${JSON.stringify(page.batch_id)},"last_number":${page.last_number},"sessions":[${parts.join(',')}]}`,
   );
   return page;
+}
+
+/** The listed sessions whose own item holds the assignment they were listed under, with their events. */
+async function confirmedSessions(store: SessionStore, entries: BatchEntry[], eventsLimit: number) {
+  const reads = await Promise.all(entries.map((entry) => store.readSession(entry.sessionId, eventsLimit)));
+  return entries.flatMap((entry, i) => {
+    const { session, events } = reads[i]!;
+    const held = session?.assignment;
+    return held && held.batchId === entry.assignment.batchId && held.sessionNumber === entry.assignment.sessionNumber
+      ? [{ session: session as StoredSession & { assignment: Assignment }, events }]
+      : [];
+  });
 }
 
 function fitEvents(item: BatchSession, budget: number): BatchSession {

@@ -12,6 +12,12 @@ export interface SessionLookup {
   hasEvents: boolean;
 }
 
+/** An entry of the batch index: a session listed under a number. */
+export interface BatchEntry {
+  sessionId: string;
+  assignment: Assignment;
+}
+
 export type NumberGrant = { granted: Assignment } | { released: CollectingPointer };
 
 export interface SessionStore {
@@ -52,13 +58,14 @@ export interface SessionStore {
   /** The collecting pointer, strongly consistent. */
   readPointer(): Promise<CollectingPointer | undefined>;
 
-  /** Sessions of a batch with number > afterNumber, ascending, at most `limit`. */
-  listBatchSessions(
-    batchId: string,
-    afterNumber: number,
-    limit: number,
-  ): Promise<Array<StoredSession & { assignment: Assignment }>>;
+  /**
+   * The batch index: which session each number > afterNumber was given, ascending,
+   * at most `limit`. An index is eventually consistent, and dynalite killed mid-write
+   * can keep an entry for an assignment that never reached the session: trust an
+   * entry only once the session's own item holds it (readSession).
+   */
+  listBatchEntries(batchId: string, afterNumber: number, limit: number): Promise<BatchEntry[]>;
 
-  /** The oldest `limit` events of a session. */
-  listEvents(sessionId: string, limit: number): Promise<Event[]>;
+  /** The session's own item, strongly consistent, with its oldest `eventsLimit` events, in one read of its partition. */
+  readSession(sessionId: string, eventsLimit: number): Promise<{ session?: StoredSession; events: Event[] }>;
 }

@@ -15,6 +15,11 @@ import { jsonResponse } from './response';
 /** Seconds a client should wait before retrying after a 503. */
 export const RETRY_AFTER_SECONDS = 1;
 
+/** A body that is not JSON by content type, not UTF-8, or encoded: 415. */
+export class UnsupportedMediaType extends Error {
+  override name = 'UnsupportedMediaType';
+}
+
 interface HttpAnswer {
   status: number;
   code: string;
@@ -27,26 +32,12 @@ const DOMAIN_ANSWERS: Array<[new (...args: never[]) => Error, number, string]> =
   [BatchNotFound, 404, 'batch_not_found'],
   [NoCollectingBatch, 404, 'no_collecting_batch'],
   [ServiceUnavailable, 503, 'service_unavailable'],
+  [UnsupportedMediaType, 415, 'unsupported_media_type'],
 ];
-
-/** middy's errors carry a statusCode and name the package that threw them in `cause`. */
-interface MiddyHttpError {
-  statusCode?: number;
-  message: string;
-  cause?: { package?: string };
-}
 
 export function answerFor(error: unknown): HttpAnswer {
   for (const [type, status, code] of DOMAIN_ANSWERS) {
     if (error instanceof type) return { status, code, message: error.message };
-  }
-  const httpError = error as MiddyHttpError;
-  if (httpError?.cause?.package === '@middy/http-json-body-parser') {
-    // middy 6 answers both a wrong content type and malformed JSON with 415;
-    // the contract wants 400 for the second.
-    return httpError.message === 'Unsupported Media Type'
-      ? { status: 415, code: 'unsupported_media_type', message: 'The body must be JSON (content-type: application/json).' }
-      : { status: 400, code: 'invalid_request', message: 'The body is not valid JSON.' };
   }
   return { status: 500, code: 'internal_error', message: 'Something went wrong on our side.' };
 }

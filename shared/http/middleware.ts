@@ -2,13 +2,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as v from 'valibot';
 import { InvalidRequest, ServiceUnavailable } from '../domain/errors';
 import { countFailure, logger, metrics } from '../observability';
 import { describeIssues } from '../schemas';
 import { answerFor, errorResponse } from './errors';
+import { jsonBody } from './json-body';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -67,17 +67,17 @@ const errorResponses = (): MiddlewareObj<HttpEvent, HttpResult> => ({
 });
 
 /**
- * The middy stack every HTTP handler shares: the base stack, lower-cased
- * headers, error mapping and, for handlers with a body, JSON parsing (wrong
- * content type → 415, malformed JSON → 400).
+ * The middy stack every HTTP handler shares: error mapping, Powertools
+ * logger context and metrics, lower-cased headers and, for handlers with a
+ * body, the body rules of json-body.ts (not JSON by content type → 415,
+ * malformed JSON, a repeated key or a query string → 400).
  */
 export function httpHandler(
   handle: (event: HttpEvent, context: Context) => Promise<HttpResult>,
   options: { jsonBody: boolean },
 ) {
   const stack = baseStack(handle).use(httpHeaderNormalizer()).use(errorResponses());
-  // The parser's types describe a parsed body; the handler validates it with valibot anyway.
-  return options.jsonBody ? stack.use(httpJsonBodyParser() as MiddlewareObj<HttpEvent, HttpResult>) : stack;
+  return options.jsonBody ? stack.use(jsonBody()) : stack;
 }
 
 /**
@@ -92,8 +92,13 @@ export function invocationHandler<TResult>(handle: (event: unknown, context: Con
 /** Validates input against a schema; a mismatch is a 400 that names the field. */
 export function parseInput<TSchema extends v.GenericSchema>(schema: TSchema, input: unknown): v.InferOutput<TSchema> {
   const result = v.safeParse(schema, input);
-  if (!result.success) throw new InvalidRequest(capitalize(describeIssues(result.issues)) + '.');
+  if (!result.success) throw new InvalidRequest(sentence(describeIssues(result.issues), result.issues));
   return result.output;
 }
 
-const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+/** The issues as a sentence: a field leading it is named exactly as sent, anything else starts with a capital. */
+function sentence(text: string, issues: readonly v.BaseIssue<unknown>[]): string {
+  const field = issues[0] && v.getDotPath(issues[0]);
+  const lead = field && text.startsWith(field) ? text : text.charAt(0).toUpperCase() + text.slice(1);
+  return `${lead}.`;
+}

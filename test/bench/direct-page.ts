@@ -25,29 +25,32 @@ export async function readPageDirect(
         TableName: tableName,
         IndexName: 'GSI1',
         KeyConditionExpression: '#pk = :pk AND #sk > :after',
-        ExpressionAttributeNames: { '#pk': 'GSI1PK', '#sk': 'GSI1SK' },
+        ProjectionExpression: '#id, #sk',
+        ExpressionAttributeNames: { '#pk': 'GSI1PK', '#sk': 'GSI1SK', '#id': 'session_id' },
         ExpressionAttributeValues: { ':pk': `BATCH#${page.batchId}`, ':after': page.afterNumber },
         Limit: page.limit,
       }),
     ),
   ]);
-  const items = sessions.Items ?? [];
-  const events = await Promise.all(
-    items.map((session) =>
+  const entries = sessions.Items ?? [];
+  // Each session's own item (which confirms its index entry) and its events, in one read.
+  const reads = await Promise.all(
+    entries.map((entry) =>
       db.send(
         new QueryCommand({
           TableName: tableName,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
-          ExpressionAttributeValues: { ':pk': session.PK, ':prefix': 'EVENT#' },
-          Limit: page.eventsLimit,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': 'PK' },
+          ExpressionAttributeValues: { ':pk': `SESSION#${entry.session_id}` },
+          ConsistentRead: true,
+          Limit: page.eventsLimit + 1,
         }),
       ),
     ),
   );
   return {
-    sessions: items.length,
-    events: events.reduce((sum, e) => sum + (e.Items?.length ?? 0), 0),
-    lastNumber: items.length ? (items.at(-1)!.GSI1SK as number) : null,
+    sessions: entries.length,
+    events: reads.reduce((sum, r) => sum + Math.max(0, (r.Items?.length ?? 0) - 1), 0),
+    lastNumber: entries.length ? (entries.at(-1)!.GSI1SK as number) : null,
   };
 }

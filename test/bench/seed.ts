@@ -124,6 +124,6 @@ export async function seedUnscheduledSessions(
       sessions.slice(i * SESSIONS_PER_CALL, (i + 1) * SESSIONS_PER_CALL).flatMap((s) => benchEvents(s, eventsPerSession)),
     ),
   );
-  await forEachLimited(count, concurrency, (i) => writer.upsertSession(sessions[i]!));
+  await forEachLimited(count, concurrency, async (i) => void (await writer.upsertSession(sessions[i]!)));
   return { sessionIds: sessions.map((s) => s.session_id), seconds: (performance.now() - started) / 1000 };
 }

@@ -244,7 +244,8 @@ describe('failure answers through the local server keep the contract', () => {
 
   test.each(ROUTES.map((r) => [r.method, r.path]))('%s %s: an outage → 503 with Retry-After, a bug → 500', async (method, path) => {
     const send = (fail: string) =>
-      failing.request(`${path}?batch_id=000001`, {
+      // A POST takes no query string (400), so only the GET carries one.
+      failing.request(method === 'GET' ? `${path}?batch_id=000001` : path, {
         method,
         headers: { 'content-type': 'application/json', 'x-fail': fail },
         ...(method === 'POST' && { body: '{}' }),
@@ -252,5 +253,29 @@ describe('failure answers through the local server keep the contract', () => {
     const unavailable = await send('outage');
     expect([unavailable.status, unavailable.headers.get('retry-after')]).toEqual([503, '1']);
     expect((await send('bug')).status).toBe(500);
+  });
+});
+
+describe('the document states the input rules a client cannot guess', () => {
+  test.each(ROUTES.filter((r) => r.method === 'POST').map((r) => [r.path]))('%s: content type, charset, content-encoding, BOM, keys named twice, no query string', (path) => {
+    const operation = operationAt('POST', path) as Operation & { requestBody: { description: string } };
+    const rules = operation.requestBody.description;
+    expect(rules).toMatch(/case-insensitive/);
+    expect(rules).toMatch(/charset.*utf-8.*content-encoding.*identity.*415/s);
+    expect(rules).toMatch(/byte-order mark is ignored/);
+    expect(rules).toMatch(/names a key twice is 400/);
+    expect(rules).toMatch(/no query string/);
+    expect(JSON.stringify(operation.responses[415])).toMatch(/charset other than UTF-8.*content-encoding/);
+  });
+
+  test('every query integer states the rule for leading zeros', () => {
+    const parameters = operationAt('GET', '/batch/sessions').parameters as unknown as Array<{ name: string; description: string }>;
+    for (const name of ['after_number', 'limit', 'events_limit']) {
+      expect([name, parameters.find((p) => p.name === name)?.description]).toEqual([name, expect.stringMatching(/leading zeros are allowed.*010 is 10/)]);
+    }
+  });
+
+  test('free objects are kept as written, reserved-looking keys included', () => {
+    expect((document.info as { description: string }).description).toMatch(/exactly as written, keys such as constructor, prototype and __proto__ included/);
   });
 });

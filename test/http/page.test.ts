@@ -135,3 +135,38 @@ test('the largest allowed values are accepted', async () => {
   expect(answer.status).toBe(200);
   expect(answer.body.sessions).toHaveLength(SESSIONS);
 });
+
+describe('one rule for leading zeros: accepted, the value is that of the digits, the range is checked on the value', () => {
+  test.each([
+    ['after_number', '00000000000000001', 1],
+    ['after_number', '0000000000000000000000000000000003', 3],
+    ['after_number', '00', 0],
+    ['limit', '010', 10],
+    ['limit', '0000000000000000000000000002', 2],
+    ['events_limit', '0000', 0],
+  ])('%s=%s reads as %i', async (param, raw, value) => {
+    const answer = await api.page(`batch_id=${BATCH}&${param}=${raw}`);
+    expect(answer.status).toBe(200);
+    const plain = await api.page(`batch_id=${BATCH}&${param}=${value}`);
+    expect(answer.body).toEqual(plain.body);
+  });
+
+  test.each([
+    ['after_number', '0009007199254740992'],
+    ['limit', '000101'],
+    ['limit', '0000'],
+    ['events_limit', '0001001'],
+  ])('%s=%s is out of range → 400', async (param, raw) => {
+    const answer = await api.page(`batch_id=${BATCH}&${param}=${raw}`);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.message).toMatch(new RegExp(`^${param} must be a whole number from`));
+  });
+});
+
+test('messages name parameters exactly as sent, never capitalised', async () => {
+  expect((await api.page(`batch_id=${BATCH}&after_number=x`)).body.error.message).toBe(
+    'after_number must be a whole number from 0 to 9007199254740991.',
+  );
+  expect((await api.page('limit=1')).body.error.message).toBe('batch_id is required.');
+  expect((await api.page(`batch_id=${BATCH}&color=red`)).body.error.message).toBe('Unknown field "color".');
+});

@@ -82,6 +82,17 @@ describe('malformed requests → 400 invalid_request, and nothing is released', 
     expect(errorCode(answer)).toBe('unsupported_media_type');
   });
 
+  test.each([
+    ['a query string', (id: string) => api.request(`${PATH}?force=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ release_id: id }) }), 400],
+    ['release_id given twice', (id: string) => post(`{"release_id":"${id}","release_id":"${id}-2"}`), 400],
+    ['a UTF-16 charset', (id: string) => post(JSON.stringify({ release_id: id }), 'application/json; charset=utf-16'), 415],
+    ['a gzip content-encoding', (id: string) => api.request(PATH, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: JSON.stringify({ release_id: id }) }), 415],
+  ])('%s → %s', async (_name, send, status) => {
+    const answer = await send(uniqueId('r'));
+    expect(answer.status).toBe(status);
+    expect(errorCode(answer)).toBe(status === 400 ? 'invalid_request' : 'unsupported_media_type');
+  });
+
   test('after all of them, the batch is still collecting', async () => {
     const answer = await api.release(uniqueId('r'));
     expect(answer.status).toBe(200);

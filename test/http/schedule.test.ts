@@ -2,6 +2,7 @@
  * POST /session/use-for-improvement through the local server: every row of
  * DESIGN.md's table, and every malformed request it names (400 / 415).
  */
+import { gzipSync } from 'node:zlib';
 import { seedSession, uniqueId } from '../support/handlers';
 import { errorCode, startTestApi, type TestApi } from './local-api';
 
@@ -12,6 +13,7 @@ beforeAll(async () => {
 afterAll(() => api.server.close());
 
 const PATH = '/session/use-for-improvement';
+const json = { 'content-type': 'application/json' };
 
 describe('answers', () => {
   test('unknown session → 404 session_not_found', async () => {
@@ -87,6 +89,104 @@ describe('answers', () => {
       });
       expect(answer.status).toBe(200);
     }
+  });
+});
+
+describe('what counts as a JSON body', () => {
+  const post = (body: string | Buffer, headers: Record<string, string>, path = PATH) =>
+    api.request(path, { method: 'POST', headers, body });
+
+  test.each([
+    ['Application/Json'],
+    ['application/JSON'],
+    ['APPLICATION/JSON; CHARSET=UTF-8'],
+    ['application/json ; charset=utf-8'],
+    ['application/json;charset=UTF-8'],
+    ['application/json; charset="utf-8"'],
+    ['application/json\t;\tcharset=utf-8'],
+    ['application/vnd.api+JSON'],
+  ])('media types are case-insensitive, with optional whitespace around ";": %p is JSON', async (contentType) => {
+    const id = await seedSession({}, 1);
+    const answer = await post(JSON.stringify({ session_id: id }), { 'content-type': contentType });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ session_id: id, status: 'scheduled' });
+  });
+
+  test.each([['utf-16'], ['UTF-16LE'], ['latin1'], ['iso-8859-1'], ['us-ascii'], ['utf8'], ['']])(
+    'a charset other than UTF-8 (%p) → 415, and nothing changes',
+    async (charset) => {
+      const id = await seedSession({}, 1);
+      const answer = await post(JSON.stringify({ session_id: id }), { 'content-type': `application/json; charset=${charset}` });
+      expect(answer.status).toBe(415);
+      expect(errorCode(answer)).toBe('unsupported_media_type');
+      expect(answer.body.error.message).toMatch(/UTF-8/);
+      expect((await api.schedule(id)).body.status).toBe('scheduled');
+    },
+  );
+
+  test.each([['gzip'], ['deflate'], ['br'], ['GZIP'], ['identity, gzip']])(
+    'a content-encoding the service does not decode (%p) → 415, and nothing changes',
+    async (encoding) => {
+      const id = await seedSession({}, 1);
+      const answer = await post(gzipSync(JSON.stringify({ session_id: id })), { ...json, 'content-encoding': encoding });
+      expect(answer.status).toBe(415);
+      expect(errorCode(answer)).toBe('unsupported_media_type');
+      expect(answer.body.error.message).toMatch(/content-encoding/);
+      expect((await api.schedule(id)).body.status).toBe('scheduled');
+    },
+  );
+
+  test.each([['identity'], ['Identity']])('content-encoding %p is no encoding at all', async (encoding) => {
+    const id = await seedSession({}, 1);
+    const answer = await post(JSON.stringify({ session_id: id }), { ...json, 'content-encoding': encoding });
+    expect(answer.body).toMatchObject({ session_id: id, status: 'scheduled' });
+  });
+
+  test('a UTF-8 byte-order mark before the JSON is ignored (RFC 8259 allows a parser to)', async () => {
+    const id = await seedSession({}, 1);
+    const answer = await post(`\uFEFF${JSON.stringify({ session_id: id })}`, json);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ session_id: id, status: 'scheduled' });
+  });
+
+  test('a key given twice → 400 naming the key, whichever value a reader would take; nothing changes', async () => {
+    const [first, second] = [await seedSession({}, 1), await seedSession({}, 1)];
+    for (const body of [`{"session_id":"${first}","session_id":"${second}"}`, `{"session_id":"${first}","\u0073ession_id":"${first}"}`]) {
+      const answer = await post(body, json);
+      expect(answer.status).toBe(400);
+      expect(errorCode(answer)).toBe('invalid_request');
+      expect(answer.body.error.message).toMatch(/"session_id".*twice/);
+    }
+    expect((await api.schedule(first)).body.status).toBe('scheduled');
+    expect((await api.schedule(second)).body.status).toBe('scheduled');
+  });
+
+  test.each([['?dry_run=1', /"dry_run"/], ['?session_id=x', /"session_id"/], ['?&', /query string/]])(
+    'a POST with a query string (%p) → 400 like an unknown GET parameter, and nothing changes',
+    async (query, mentions) => {
+      const id = await seedSession({}, 1);
+      const answer = await post(JSON.stringify({ session_id: id }), json, `${PATH}${query}`);
+      expect(answer.status).toBe(400);
+      expect(errorCode(answer)).toBe('invalid_request');
+      expect(answer.body.error.message).toMatch(mentions);
+      expect((await api.schedule(id)).body.status).toBe('scheduled');
+    },
+  );
+
+  test('a bare "?" is no query string (API Gateway\'s rawQueryString is empty for it too)', async () => {
+    const id = await seedSession({}, 1);
+    const answer = await post(JSON.stringify({ session_id: id }), json, `${PATH}?`);
+    expect(answer.body).toMatchObject({ session_id: id, status: 'scheduled' });
+  });
+
+  test('messages name fields exactly as sent, never capitalised', async () => {
+    const missing = await post('{}', json);
+    expect(missing.body.error.message).toBe('session_id is required.');
+    const wrong = await post('{"session_id": 5}', json);
+    expect(wrong.body.error.message).toBe('session_id must be a string.');
+    // A sentence that does not start with a field still starts with a capital.
+    const unknown = await post('{"session_id": "a", "extra": 1}', json);
+    expect(unknown.body.error.message).toBe('Unknown field "extra".');
   });
 });
 

@@ -5,6 +5,8 @@
  * request, loopback only.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { createLocalServer, importRouteHandler, MAX_BODY_BYTES, type LambdaHandler } from '../../infra/local/server';
 import { routeNamed, type Route } from '../../shared/routes';
 import { uniqueId } from '../support/handlers';
@@ -114,6 +116,77 @@ describe('routing', () => {
 
     await api.schedule(uniqueId('s'));
     expect(calls[1]?.event).toMatchObject({ routeKey: 'POST /session/use-for-improvement', body: expect.stringContaining('session_id') });
+  });
+});
+
+/** Sends exactly this request line (fetch and URL parsing would normalise the path) and reads the answer. */
+function rawRequest(method: string, path: string, body?: string): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: '127.0.0.1', port: api.server.port, method, path, headers: body === undefined ? {} : { ...json, 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+describe('routing on the raw path, exactly as sent (as API Gateway does)', () => {
+  test.each([
+    ['POST', '//evil.example/session/use-for-improvement'],
+    ['POST', '//session/use-for-improvement'],
+    ['GET', '/batch\\sessions?batch_id=000001'],
+    ['GET', '//batch/sessions?batch_id=000001'],
+    ['POST', '/batch/./release'],
+    ['POST', '/batch/x/../release'],
+    ['POST', 'http://127.0.0.1/batch/release'],
+  ])('%s %s → 404 naming the path as sent, and no handler runs', async (method, path) => {
+    const answer = await rawRequest(method, path, method === 'POST' ? '{"release_id":"r-raw"}' : undefined);
+    expect(answer.status).toBe(404);
+    expect(answer.body).toEqual({ error: { code: 'route_not_found', message: `No route for ${method} ${path.split('?')[0]}.` } });
+    expect(calls).toHaveLength(0);
+  });
+
+  test('the handler gets the raw path and query string as sent', async () => {
+    await rawRequest('GET', '/batch/sessions?batch_id=000001&x=%2F');
+    expect(calls[0]?.event).toMatchObject({
+      rawPath: '/batch/sessions',
+      rawQueryString: 'batch_id=000001&x=%2F',
+      queryStringParameters: { batch_id: '000001', x: '/' },
+      requestContext: { http: { path: '/batch/sessions' } },
+    });
+  });
+});
+
+describe('a client that drops the connection mid-body', () => {
+  /** Sends the headers and part of the body, then closes its side (or resets); resolves with whatever the server sent back. */
+  const dropMidBody = (how: 'end' | 'destroy') =>
+    new Promise<string>((resolve, reject) => {
+      let received = '';
+      const socket = connect(api.server.port, '127.0.0.1', () => {
+        socket.write('POST /session/use-for-improvement HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"session_id":');
+        setTimeout(() => (how === 'end' ? socket.end() : socket.destroy()), 50);
+      });
+      socket.on('data', (chunk) => (received += chunk));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+
+  test('one log line, no error report, nothing sent back, no handler call; the server keeps serving', async () => {
+    api.log.length = 0;
+    api.errors.length = 0;
+    const answers = await Promise.all((['end', 'end', 'end', 'destroy', 'destroy'] as const).map(dropMidBody));
+    expect(answers).toEqual(['', '', '', '', '']);
+    // The log line is written when the server notices, which may be just after the client's socket closed.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(api.log).toEqual(Array(5).fill('POST /session/use-for-improvement: the client closed the connection before the whole body arrived'));
+    expect(api.errors).toEqual([]);
+    expect(calls).toHaveLength(0);
+    expect((await api.schedule(uniqueId('s'))).status).toBe(404);
   });
 });
 

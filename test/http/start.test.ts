@@ -6,6 +6,8 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +18,7 @@ import { ROUTES } from '../../shared/routes';
 const DEMO_SESSIONS = 284;
 
 const ROOT = resolve(__dirname, '..', '..');
-const dataDir = mkdtempSync(join(tmpdir(), 'npm-start-'));
+let dataDir = mkdtempSync(join(tmpdir(), 'npm-start-'));
 
 interface Running {
   child: ChildProcess;
@@ -114,4 +116,37 @@ test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart doe
   process.kill(-running.child.pid!, 'SIGTERM');
   await running.exited;
   expect(running.output()).toMatch(/SIGTERM: shutting down…\nStopped; data kept\.\n$/);
+}, 60_000);
+
+test('a busy PORT fails the start before anything is written: the empty store is not seeded', async () => {
+  const emptyDir = mkdtempSync(join(tmpdir(), 'npm-start-busy-'));
+  const holder = createServer();
+  await new Promise<void>((listening) => holder.listen(0, '127.0.0.1', listening));
+  const busyPort = (holder.address() as AddressInfo).port;
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(busyPort), DYNAMODB_PORT: '0', DATA_DIR: emptyDir };
+    delete env.TABLE_NAME;
+    delete env.DYNAMODB_ENDPOINT;
+    const failed = await new Promise<{ code: number | null; output: string }>((done) => {
+      const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env });
+      let output = '';
+      child.stdout.on('data', (chunk) => (output += chunk));
+      child.stderr.on('data', (chunk) => (output += chunk));
+      child.on('close', (code) => done({ code, output }));
+    });
+    expect(failed.code).toBe(1);
+    expect(failed.output).toContain(`Cannot start the API on 127.0.0.1:${busyPort}: the port is in use. Stop what holds it or set PORT.`);
+    expect(failed.output).not.toContain('Seeded');
+  } finally {
+    holder.close();
+  }
+  // The same DATA_DIR on a free port: still an empty store, seeded now.
+  const previous = dataDir;
+  dataDir = emptyDir;
+  try {
+    running = await start();
+    expect(running.output()).toContain(`Seeded the empty store with the UBI demo data: ${DEMO_SESSIONS} sessions`);
+  } finally {
+    dataDir = previous;
+  }
 }, 60_000);

@@ -14,7 +14,7 @@ import { ensureTable, startLocalStore } from '../../infra/local/local-store';
 import { createDocumentClient } from '../../shared/data/client';
 import { sessionKey } from '../../shared/data/keys';
 import { documentClient } from '../../shared/data/store-from-env';
-import { createTestTable, uniqueId } from '../support/handlers';
+import { createTestTable, releaseOverHttp, scheduleOverHttp, seedSession, uniqueId } from '../support/handlers';
 import { scanTable } from '../support/scan-table';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -79,6 +79,64 @@ test('a clean file exits 0; stdin works as "-"', async () => {
   expect(run).toMatchObject({ code: 0, stdout: 'Imported 1 session and 0 events from 1 line; rejected 0 lines.\n' });
   const piped = await runImport(['-'], env, `${session(uniqueId('cli'))}\n${session(uniqueId('cli'))}\n`);
   expect(piped).toMatchObject({ code: 0, stdout: 'Imported 2 sessions and 0 events from 2 lines; rejected 0 lines.\n' });
+});
+
+test('a line of a released batch is skipped and said so on stderr; skipped lines alone still exit 0', async () => {
+  const id = await seedSession({}, 1);
+  const { batch_id } = (await scheduleOverHttp(id)).body;
+  expect((await releaseOverHttp(uniqueId('r'))).body).toMatchObject({ batch_id });
+  const env = { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: process.env.TABLE_NAME };
+  const run = await runImport([writeJsonl('released.jsonl', [session(id, { search_query: 'changed' }), session(uniqueId('cli'))])], env);
+  expect(run.stderr).toMatch(new RegExp(`^line 1: skipped: in released batch ${batch_id}$`, 'm'));
+  expect(run).toMatchObject({
+    code: 0,
+    stdout: 'Imported 1 session and 0 events from 2 lines; rejected 0 lines; skipped 1 line of a released batch.\n',
+  });
+});
+
+test('what it prints about a line is escaped: a UTF-16 file puts no NUL or other control byte on the terminal', async () => {
+  const path = join(dir, 'utf16.jsonl');
+  writeFileSync(path, Buffer.from(`${session(uniqueId('cli'))}\n{"a":\u0007\u001b[2J}\n`, 'utf16le'));
+  const run = await runImport([path], { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: process.env.TABLE_NAME });
+  expect(run.code).toBe(1);
+  expect(run.stderr).toMatch(/^line 1: not valid JSON: it holds NUL bytes \(is the file UTF-16\? The import reads UTF-8\)$/m);
+  expect(run.stderr + run.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+
+  const bom = join(dir, 'utf16-bom.jsonl');
+  writeFileSync(bom, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${session(uniqueId('cli'))}\n`, 'utf16le')]));
+  const withBom = await runImport([bom], { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: process.env.TABLE_NAME });
+  expect(withBom.stderr).toMatch(/^line 1: not valid UTF-8 \(is the file UTF-16\? The import reads UTF-8\)$/m);
+  expect(withBom.stderr + withBom.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+});
+
+test('a UTF-8 byte-order mark at the start of the file is ignored', async () => {
+  const id = uniqueId('cli');
+  const path = join(dir, 'bom.jsonl');
+  writeFileSync(path, `\uFEFF${session(id)}\n`);
+  const run = await runImport([path], { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: process.env.TABLE_NAME });
+  expect(run).toMatchObject({ code: 0, stdout: 'Imported 1 session and 0 events from 1 line; rejected 0 lines.\n' });
+});
+
+test('an empty or closed stdin, or an empty file: it says nothing was read, and exits 2', async () => {
+  const env = { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: process.env.TABLE_NAME };
+  const empty = await runImport(['-'], env, '');
+  expect(empty).toMatchObject({ code: 2, stdout: '' });
+  expect(empty.stderr).toMatch(/^Nothing was read from stdin \(it is empty or closed\): nothing imported\.$/m);
+
+  const closed = await new Promise<CliRun>((done) => {
+    const cli = `${join(ROOT, 'node_modules', '.bin', 'tsx')} ${join(ROOT, 'infra', 'local', 'import-cli.ts')} - <&-`;
+    execFile('bash', ['-c', cli], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+      done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
+    );
+  });
+  expect(closed).toMatchObject({ code: 2, stdout: '' });
+  expect(closed.stderr).toMatch(/Nothing was read from stdin \(it is empty or closed\)/);
+
+  const file = join(dir, 'empty.jsonl');
+  writeFileSync(file, '');
+  const emptyFile = await runImport([file], env);
+  expect(emptyFile).toMatchObject({ code: 2, stdout: '' });
+  expect(emptyFile.stderr).toContain(`Nothing was read from ${file} (it is empty): nothing imported.`);
 });
 
 test('by default it writes to the local store on DYNAMODB_PORT, table session-improvement', async () => {

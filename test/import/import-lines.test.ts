@@ -3,7 +3,8 @@
  * splitting (UTF-8 checked per line, CRLF, chunk boundaries) and every
  * reason a line is rejected.
  */
-import { importSessions, MAX_LINE_BYTES, parseLine, splitLines, type ImportWriter } from '../../infra/local/import';
+import { importSessions, MAX_LINE_BYTES, parseLine, splitLines } from '../../infra/local/import';
+import { fakeWriter } from '../support/fake-writer';
 import type { Event, Session } from '../../shared/schemas';
 
 const session = (overrides: Record<string, unknown> = {}) => ({
@@ -26,10 +27,10 @@ const bytesOf = (value: unknown) => Buffer.from(typeof value === 'string' ? valu
 function recordingWriter() {
   const sessions: Session[] = [];
   const eventBatches: Event[][] = [];
-  const writer: ImportWriter = {
+  const writer = fakeWriter({
     putEvents: async (events) => void eventBatches.push([...events]),
     upsertSession: async (s) => void sessions.push(s),
-  };
+  });
   return { writer, sessions, eventBatches };
 }
 
@@ -123,6 +124,7 @@ describe('importSessions', () => {
         { line: 4, reason: expect.stringMatching(/^not valid JSON/) },
         { line: 6, reason: 'session_id "s1" already appeared on line 1' },
       ],
+      skippedLines: [],
     });
     expect(rejectedAsTheyCome).toEqual([4, 6]);
     expect(sessions.map((s) => s.session_id)).toEqual(['s1', 's2']);
@@ -131,13 +133,13 @@ describe('importSessions', () => {
 
   test('writes in chunks, events before their sessions, at most 25 events per request, reporting progress per chunk', async () => {
     const order: string[] = [];
-    const writer: ImportWriter = {
+    const writer = fakeWriter({
       putEvents: async (events) => {
         expect(events.length).toBeLessThanOrEqual(25);
         order.push(...events.map((e) => `event ${e.session_id}`));
       },
       upsertSession: async (s) => void order.push(`session ${s.session_id}`),
-    };
+    });
     const lines = Array.from({ length: 7 }, (_, i) =>
       session({ session_id: `s${i}`, events: Array.from({ length: 30 }, (_, k) => event({ event_id: `e${k}` })) }),
     );
@@ -155,12 +157,11 @@ describe('importSessions', () => {
   });
 
   test('a write that fails stops the import and names the lines it was writing', async () => {
-    const writer: ImportWriter = {
-      putEvents: async () => undefined,
+    const writer = fakeWriter({
       upsertSession: async (s) => {
         if (s.session_id === 's3') throw new Error('throttled');
       },
-    };
+    });
     const lines = Array.from({ length: 5 }, (_, i) => session({ session_id: `s${i}` }));
     await expect(importSessions(file(...lines), writer, { chunkSessions: 2 })).rejects.toMatchObject({
       name: 'ImportWriteError',

@@ -6,6 +6,7 @@
  */
 import { describeSkipped, importUbi, type UbiImportReport } from '../../infra/local/import-ubi';
 import type { Event, Session } from '../../shared/schemas';
+import { fakeWriter } from '../support/fake-writer';
 
 const QUERY = {
   application: 'shop',
@@ -56,7 +57,7 @@ async function importText(text: string, options: { chunkSessions?: number } = {}
   const events: Event[] = [];
   const report = await importUbi(
     bytes(text),
-    { putEvents: async (e) => void events.push(...e), upsertSession: async (s) => void sessions.push(s) },
+    fakeWriter({ putEvents: async (e) => void events.push(...e), upsertSession: async (s) => void sessions.push(s) }),
     options,
   );
   return { report, sessions, events };
@@ -108,6 +109,7 @@ test('a query becomes a session: impressions its ranked results, other events wi
     events: 2,
     skipped: { noQueryId: 0, unknownQuery: 0, noObject: { search: 1 }, repeated: 0 },
     rejected: [],
+    skippedLines: [],
   } satisfies UbiImportReport);
 });
 
@@ -228,19 +230,18 @@ test('malformed lines are rejected by number with the reason; the rest is import
 test('a write that fails stops the import with the lines it covered; progress is reported per chunk', async () => {
   const progress: number[] = [];
   const three = plain([QUERY, { ...QUERY, query_id: 'q-2' }, { ...QUERY, query_id: 'q-3' }]);
-  await importUbi(bytes(three), { putEvents: async () => undefined, upsertSession: async () => undefined }, {
+  await importUbi(bytes(three), fakeWriter({}), {
     chunkSessions: 2,
     onProgress: (p) => progress.push(p.sessions),
   });
   expect(progress).toEqual([2, 3]);
 
   let calls = 0;
-  const failing = {
-    putEvents: async () => undefined,
+  const failing = fakeWriter({
     upsertSession: async () => {
       if (++calls > 2) throw new Error('throttled');
     },
-  };
+  });
   await expect(importUbi(bytes(three), failing, { chunkSessions: 2 })).rejects.toMatchObject({
     name: 'ImportWriteError',
     message: 'Writing lines 3-3 failed: throttled',

@@ -73,6 +73,7 @@ test('the import reports and writes what the file holds, and importing it again 
     events: expected.events,
     skipped: { noQueryId: expected.noQueryId, unknownQuery: expected.unknownQuery, noObject: expected.noObject, repeated: 0 },
     rejected: [],
+    skippedLines: [],
   });
 
   const items = await scanTable(documentClient, process.env.TABLE_NAME!);

@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(() => counter.detach());
 
 describe('GET /batch/sessions', () => {
-  test('a page of 100 sessions with events is 2 rounds: pointer and index together, then every session’s events together', async () => {
+  test('a page of 100 sessions with events is 2 rounds: pointer and index together, then every session’s item and events together', async () => {
     const { answer, rounds, calls } = await measure(() => pageOverHttp({ batch_id: batchId, limit: 100 }));
     expect(answer.body.sessions).toHaveLength(100);
     expect(answer.body.sessions.every((s: { events: unknown[] }) => s.events.length === 2)).toBe(true);
@@ -44,8 +44,11 @@ describe('GET /batch/sessions', () => {
     expect(rounds).toBe(2);
   });
 
-  test('without events, or for an unknown batch, it is 1 round', async () => {
-    expect((await measure(() => pageOverHttp({ batch_id: batchId, limit: 100, events_limit: 0 }))).rounds).toBe(1);
+  test('without events it is 2 rounds too (each session’s own item confirms its index entry); an unknown batch is 1', async () => {
+    const withoutEvents = await measure(() => pageOverHttp({ batch_id: batchId, limit: 100, events_limit: 0 }));
+    expect(withoutEvents.answer.body.sessions.every((s: { events: unknown[] }) => s.events.length === 0)).toBe(true);
+    expect(withoutEvents.rounds).toBe(2);
+    expect(withoutEvents.calls).toBe(2 + 100);
     const unknown = await measure(() => pageOverHttp({ batch_id: '999999' }));
     expect(unknown.answer.status).toBe(404);
     expect(unknown.rounds).toBe(1);

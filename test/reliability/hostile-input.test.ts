@@ -10,11 +10,13 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { buildHttpEvent, buildLambdaContext } from '../../infra/local/lambda-event';
 import { importSessions } from '../../infra/local/import';
 import { importUbi } from '../../infra/local/import-ubi';
 import { createLocalServer, MAX_BODY_BYTES, type LocalServer } from '../../infra/local/server';
 import { documentClient } from '../../shared/data/store-from-env';
+import { BatchPageQuery, ReleaseBatchBody, ScheduleSessionBody } from '../../shared/schemas';
 import { checkAgainstBuiltDocument } from '../support/openapi-validator';
 import { scanTable } from '../support/scan-table';
 import {
@@ -57,7 +59,19 @@ const PAGE = '/batch/sessions';
 const JSON_TYPE = { 'content-type': 'application/json' };
 
 // Real stored things (seeded in beforeAll), so a bad request aimed at them could do harm if it got through.
-const known = { sessionId: uniqueId('target'), releasedBatch: '000001', collectingBatch: '000002' };
+const known = {
+  sessionId: uniqueId('target'),
+  releasedBatch: '000001',
+  collectingBatch: '000002',
+  /** Scheduled into the released batch 000001. */
+  releasedSessionId: uniqueId('released'),
+  releaseId: uniqueId('r'),
+  /** Unscheduled, with free objects whose keys look reserved. */
+  reservedKeysSession: makeSession({
+    session_id: uniqueId('reserved'),
+    search_meta: JSON.parse('{"constructor":"Bosch","prototype":{"a":1},"__proto__":{"admin":true},"~constructor":1}'),
+  }),
+};
 
 const postJson = (path: string, body: string | Buffer, headers: Record<string, string> = JSON_TYPE): RawRequest => ({
   method: 'POST',
@@ -134,7 +148,8 @@ function httpCases(): HttpCase[] {
       invalid(`${endpoint}: unquoted key`, send(`{${field}: "x"}`), /JSON/i),
       invalid(`${endpoint}: trailing comma`, send(`{"${field}": "x",}`), /JSON/i),
       invalid(`${endpoint}: single quotes`, send(`{'${field}': 'x'}`), /JSON/i),
-      invalid(`${endpoint}: a byte-order mark before the JSON`, send(`\uFEFF{"${field}": "x"}`)),
+      invalid(`${endpoint}: a byte-order mark before JSON with a bad ${field} (the mark is ignored, the id is not)`, send(`\uFEFF{"${field}": "SESSION#x"}`), new RegExp(field)),
+      invalid(`${endpoint}: a byte-order mark inside the JSON`, send(`{"${field}": "${ok()}"\uFEFF}`), /JSON/),
       invalid(`${endpoint}: two JSON documents`, send(`{"${field}": "x"}{"${field}": "y"}`), /JSON/i),
       invalid(`${endpoint}: bytes that are not UTF-8`, send(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]))),
       // Not an object, or empty.
@@ -151,6 +166,10 @@ function httpCases(): HttpCase[] {
       unsupported(`${endpoint}: application/jsonx`, send(`{"${field}": "x"}`, { 'content-type': 'application/jsonx' })),
       unsupported(`${endpoint}: application/xml`, send(`<${field}>x</${field}>`, { 'content-type': 'application/xml' })),
       unsupported(`${endpoint}: no content type`, send(`{"${field}": "x"}`, {})),
+      unsupported(`${endpoint}: charset=utf-16`, send(Buffer.from(`{"${field}": "${ok()}"}`, 'utf16le'), { 'content-type': 'application/json; charset=utf-16' })),
+      unsupported(`${endpoint}: charset=latin1`, send(`{"${field}": "${ok()}"}`, { 'content-type': 'application/json; charset=latin1' })),
+      unsupported(`${endpoint}: content-encoding gzip`, send(gzipSync(`{"${field}": "${ok()}"}`), { ...JSON_TYPE, 'content-encoding': 'gzip' })),
+      unsupported(`${endpoint}: content-encoding br`, send(`{"${field}": "${ok()}"}`, { ...JSON_TYPE, 'content-encoding': 'br' })),
       // Sizes and depth.
       tooLarge(`${endpoint}: a body over the 1 MB cap`, send(JSON.stringify({ [field]: 'x'.repeat(MAX_BODY_BYTES + 10) }))),
       invalid(`${endpoint}: a 900 KB id`, send(JSON.stringify({ [field]: 'x'.repeat(900 * 1024) })), new RegExp(field, 'i')),
@@ -164,6 +183,10 @@ function httpCases(): HttpCase[] {
       invalid(`${endpoint}: ${field} only inside "__proto__"`, send(`{"__proto__": {"${field}": "${ok()}"}}`)),
       invalid(`${endpoint}: a "constructor.prototype" key`, send(`{"${field}": "${ok()}", "constructor": {"prototype": {"admin": true}}}`), /constructor/i),
       invalid(`${endpoint}: a duplicated ${field} whose last value is bad`, send(`{"${field}": "${ok()}", "${field}": "SESSION#x"}`), new RegExp(field, 'i')),
+      invalid(`${endpoint}: ${field} twice, both good`, send(`{"${field}": "${ok()}", "${field}": "${ok()}-2"}`), new RegExp(`"${field}".*twice`)),
+      invalid(`${endpoint}: ${field} twice, once spelled with an escape`, send(`{"${field}": "${ok()}", "\\u00${field.charCodeAt(0).toString(16)}${field.slice(1)}": "${ok()}"}`), new RegExp(`"${field}".*twice`)),
+      invalid(`${endpoint}: a query string`, postJson(`${endpoint === 'schedule' ? SCHEDULE : RELEASE}?${field}=${ok()}`, `{"${field}": "${ok()}"}`), new RegExp(`"${field}"`)),
+      invalid(`${endpoint}: a query string of one "&"`, postJson(`${endpoint === 'schedule' ? SCHEDULE : RELEASE}?&`, `{"${field}": "${ok()}"}`), /query string/),
     );
     for (const [name, id] of [...BAD_IDS, ...KEY_LIKE_IDS]) {
       cases.push(invalid(`${endpoint}: ${field} is ${name}`, send(JSON.stringify({ [field]: id })), new RegExp(field, 'i')));
@@ -186,9 +209,9 @@ function httpCases(): HttpCase[] {
     pageInvalid('batch_id in Cyrillic look-alike digits', () => 'batch_id=00000%D0%86', /batch_id/i),
   ];
   for (const [param, bad] of [
-    ['after_number', ['-1', '1.5', '1e3', '0x10', '+1', ' 1', '', 'NaN', 'Infinity', '99999999999999999', '9007199254740992', '1_000', '١']],
-    ['limit', ['0', '101', '-1', '1.0', '1e1', '0x1', '', '10000000000000000000000']],
-    ['events_limit', ['-1', '1001', 'abc', '1e2', '']],
+    ['after_number', ['-1', '1.5', '1e3', '0x10', '+1', ' 1', '', 'NaN', 'Infinity', '99999999999999999', '9007199254740992', '0009007199254740992', '1_000', '١']],
+    ['limit', ['0', '101', '-1', '1.0', '1e1', '0x1', '', '10000000000000000000000', '0000', '000101']],
+    ['events_limit', ['-1', '1001', 'abc', '1e2', '', '0001001']],
   ] as const) {
     for (const value of bad) {
       pageQueries.push(pageInvalid(`${param} = ${JSON.stringify(value)}`, () => `batch_id=${batch()}&${param}=${encodeURIComponent(value)}`, new RegExp(param, 'i')));
@@ -232,6 +255,47 @@ function httpCases(): HttpCase[] {
   ] as Array<[string, RawRequest]>) {
     cases.push({ name: `route: ${name}`, request, status: 404, code: 'route_not_found' });
   }
+  // The raw path exactly, as API Gateway routes: no URL parsing turns "//host/…" into a host or "\\" into "/".
+  for (const [name, request, path] of [
+    ['a path that URL parsing reads as a host', schedule(`{"session_id": "${known.sessionId}"}`), `//evil.example${SCHEDULE}`],
+    ['a doubled leading slash', schedule(`{"session_id": "${known.sessionId}"}`), `/${SCHEDULE}`],
+    ['a backslash for a slash', page(`batch_id=${known.collectingBatch}`), '/batch\\sessions'],
+    ['a dot segment', release(`{"release_id": "${uniqueId('r')}"}`), '/batch/./release'],
+  ] as Array<[string, RawRequest, string]>) {
+    const query = request.path.includes('?') ? request.path.slice(request.path.indexOf('?')) : '';
+    cases.push({
+      name: `route: ${name}`,
+      request: { ...request, path: `${path}${query}` },
+      status: 404,
+      code: 'route_not_found',
+      mentions: new RegExp(`No route for ${request.method} ${path.replace(/[\\.]/g, '\\$&')}\\.`),
+    });
+  }
+  return cases;
+}
+
+/**
+ * Requests the service must accept (the issue-11 rules: media types are
+ * case-insensitive, a UTF-8 byte-order mark is ignored, leading zeros are
+ * allowed), each aimed where accepting it changes nothing: an already
+ * scheduled session, a release id already used, a read.
+ */
+function acceptedCases(): Array<{ name: string; request: () => RawRequest }> {
+  const scheduleKnown = (headers: Record<string, string>, prefix = '') => () => schedule(`${prefix}{"session_id": "${known.sessionId}"}`, headers);
+  const releaseKnown = (headers: Record<string, string>, prefix = '') => () => release(`${prefix}{"release_id": "${known.releaseId}"}`, headers);
+  const cases = [];
+  for (const contentType of ['Application/Json', 'application/JSON', 'application/json ; charset=utf-8', 'application/json; charset=UTF-8', 'application/json;charset="utf-8"']) {
+    cases.push({ name: `schedule: content-type ${contentType}`, request: scheduleKnown({ 'content-type': contentType }) });
+    cases.push({ name: `release: content-type ${contentType}`, request: releaseKnown({ 'content-type': contentType }) });
+  }
+  cases.push(
+    { name: 'schedule: a byte-order mark before the JSON', request: scheduleKnown(JSON_TYPE, '\uFEFF') },
+    { name: 'release: a byte-order mark before the JSON', request: releaseKnown(JSON_TYPE, '\uFEFF') },
+    { name: 'schedule: content-encoding identity', request: scheduleKnown({ ...JSON_TYPE, 'content-encoding': 'identity' }) },
+    { name: 'page: after_number=00000000000000001', request: () => page(`batch_id=${known.collectingBatch}&after_number=00000000000000001`) },
+    { name: 'page: limit=010', request: () => page(`batch_id=${known.collectingBatch}&limit=010`) },
+    { name: 'page: events_limit=0000000000000000000001000', request: () => page(`batch_id=${known.releasedBatch}&events_limit=0000000000000000000001000`) },
+  );
   return cases;
 }
 
@@ -240,6 +304,8 @@ interface ImportCase {
   line: () => Buffer;
   /** What the reason must name. */
   mentions: RegExp;
+  /** Rejected (the default), or skipped: reported, not an error, and nothing written. */
+  outcome?: 'rejected' | 'skipped';
 }
 
 const sessionLine = (overrides: Record<string, unknown> = {}, events: unknown[] = []) =>
@@ -293,6 +359,34 @@ function importCases(): ImportCase[] {
     { name: 'events not an array', line: () => Buffer.from(JSON.stringify({ ...makeSession({ session_id: uniqueId('imp') }), events: {} })), mentions: /events/ },
     { name: 'a lone UTF-16 surrogate in an object key', line: () => Buffer.from(sessionLine({ search_meta: { K: 1 } }).toString().replace('"K"', '"\\udc00"')), mentions: /surrogate/ },
     { name: 'a lone UTF-16 surrogate in a string', line: () => Buffer.from(`{"session_id":"${uniqueId('imp')}","search_query":"\\ud800","created_at":1,"search_results":[]}`), mentions: /search_query.*surrogate/ },
+    { name: 'a key twice', line: () => Buffer.from(sessionLine().toString().replace('{', '{"user_id":"a","user_id":"b",')), mentions: /"user_id".*twice/ },
+    { name: 'a key twice in a nested object', line: () => Buffer.from(sessionLine({ search_meta: { x: 1 } }).toString().replace('"x":1', '"x":1,"x":2')), mentions: /"x".*twice/ },
+    { name: 'a line of UTF-16 (NUL bytes)', line: () => Buffer.from(sessionLine().toString(), 'utf16le'), mentions: /UTF-16/ },
+    // JSON.parse quotes the line in its message: a terminal would ring, and turn red.
+    { name: 'control characters echoed in the JSON error', line: () => Buffer.from('{"a":\u0007\u001b[31m}'), mentions: /\\u0007\\u001b\[31m/ },
+    {
+      name: 'a scheduled session marked as a payload search',
+      line: () => Buffer.from(JSON.stringify(makeSession({ session_id: known.sessionId, is_payload_search: true }))),
+      mentions: new RegExp(`scheduled in batch ${known.collectingBatch}.*payload search`),
+    },
+    {
+      name: 'a session of a released batch, changed',
+      line: () => Buffer.from(JSON.stringify(makeSession({ session_id: known.releasedSessionId, search_query: 'changed' }))),
+      mentions: /^in released batch 000001$/,
+      outcome: 'skipped',
+    },
+    {
+      name: 'a new event for a session of a released batch',
+      line: () => Buffer.from(JSON.stringify({ ...makeSession({ session_id: known.releasedSessionId }), events: [makeEvent(known.releasedSessionId)] })),
+      mentions: /^in released batch 000001$/,
+      outcome: 'skipped',
+    },
+    {
+      name: 'a byte-order mark before a line of a released batch (the mark is ignored)',
+      line: () => Buffer.from(`\uFEFF${JSON.stringify(makeSession({ session_id: known.releasedSessionId }))}`),
+      mentions: /^in released batch 000001$/,
+      outcome: 'skipped',
+    },
   ];
 }
 
@@ -353,6 +447,9 @@ function send(server: LocalServer, raw: RawRequest): Promise<RawAnswer> {
   });
 }
 
+/** What a client may send, by name: an error message may start with one of these, spelled as sent. */
+const FIELD_NAMES = [...Object.keys(ScheduleSessionBody.entries), ...Object.keys(ReleaseBatchBody.entries), ...Object.keys(BatchPageQuery.entries)];
+
 const STACK_TRACE = /\n\s+at |\bat .+:\d+:\d+|node_modules|\.[jt]s:\d+/;
 
 let server: LocalServer;
@@ -362,13 +459,14 @@ const serverErrors: unknown[] = [];
 beforeAll(async () => {
   await createTestTable();
   // Real data for the bad requests to aim at: a released batch, a collecting one, an unscheduled session.
-  const first = await seedSession({}, 2);
-  expect((await scheduleOverHttp(first)).body).toMatchObject({ status: 'scheduled', batch_id: known.releasedBatch });
-  expect((await releaseOverHttp(uniqueId('r'))).body).toMatchObject({ batch_id: known.releasedBatch });
+  await seedSession({ session_id: known.releasedSessionId }, 2);
+  expect((await scheduleOverHttp(known.releasedSessionId)).body).toMatchObject({ status: 'scheduled', batch_id: known.releasedBatch });
+  expect((await releaseOverHttp(known.releaseId)).body).toMatchObject({ batch_id: known.releasedBatch });
   await seedSession({ session_id: known.sessionId }, 1);
   expect((await scheduleOverHttp(known.sessionId)).body).toMatchObject({ batch_id: known.collectingBatch });
   await seedSession({}, 1);
   await writer().upsertSession(makeSession({ session_id: uniqueId('payload'), is_payload_search: true }));
+  await writer().upsertSession(known.reservedKeysSession);
 
   server = await createLocalServer({ port: 0, log: () => undefined, logError: (_message, error) => serverErrors.push(error) });
   before = await scanTable(documentClient, process.env.TABLE_NAME!);
@@ -376,6 +474,7 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 const HTTP_CASES = httpCases();
+const ACCEPTED_CASES = acceptedCases();
 const IMPORT_CASES = importCases();
 const UBI_CASES = ubiCases();
 
@@ -393,25 +492,51 @@ describe('HTTP', () => {
     const body = JSON.parse(answer.text);
     expect(body).toEqual({ error: { code: hostile.code, message: expect.any(String) } });
     const headers = new Headers(Object.entries(answer.headers).map(([name, value]): [string, string] => [name, String(value)]));
-    const path = new URL(hostile.request.path, 'http://localhost').pathname;
+    const path = hostile.request.path.split('?')[0]!;
     expect(checkAgainstBuiltDocument({ method: hostile.request.method, path, status: answer.status, headers, body })).toEqual([]);
-    // A sentence: starts with a capital, ends with a full stop, short enough to read.
-    expect(body.error.message).toMatch(/^[A-Z].{8,400}\.$/s);
+    // A sentence: starts with a capital or with a field named exactly as sent, ends with a full stop, short enough to read.
+    expect(body.error.message).toMatch(new RegExp(`^([A-Z]|(${FIELD_NAMES.join('|')}) ).{8,400}\\.$`, 's'));
     if (hostile.mentions) expect(body.error.message).toMatch(hostile.mentions);
   });
 });
 
+describe('HTTP, accepted where accepting changes nothing', () => {
+  test.each(ACCEPTED_CASES.map((c) => [c.name, c] as const))('%s → 200', async (_name, accepted) => {
+    const request = accepted.request();
+    const answer = await send(server, request);
+    expect(answer.status).toBe(200);
+    const body = JSON.parse(answer.text);
+    const headers = new Headers(Object.entries(answer.headers).map(([name, value]): [string, string] => [name, String(value)]));
+    expect(checkAgainstBuiltDocument({ method: request.method, path: request.path.split('?')[0]!, status: 200, headers, body })).toEqual([]);
+    if (request.path === SCHEDULE) expect(body).toMatchObject({ session_id: known.sessionId, status: 'already_scheduled' });
+    if (request.path === RELEASE) expect(body).toMatchObject({ release_id: known.releaseId, batch_id: known.releasedBatch });
+  });
+});
+
+/** Control characters a terminal would act on: never in what the import reports. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
 describe('import', () => {
-  test.each(IMPORT_CASES.map((c) => [c.name, c] as const))('%s → the line is rejected with a reason', async (_name, hostile) => {
-    const rejected: Array<{ line: number; reason: string }> = [];
+  test.each(IMPORT_CASES.map((c) => [c.name, c] as const))('%s → the line is rejected or skipped with a reason', async (_name, hostile) => {
+    const reported: Array<{ line: number; reason: string }> = [];
     const line = hostile.line();
     const source = (async function* () {
       yield line;
     })();
-    const report = await importSessions(source, writer(), { onReject: (r) => rejected.push(r) });
+    const report = await importSessions(source, writer(), { onReject: (r) => reported.push(r), onSkip: (r) => reported.push(r) });
     expect(report).toMatchObject({ lines: 1, sessions: 0, events: 0 });
-    expect(rejected).toEqual([{ line: 1, reason: expect.stringMatching(hostile.mentions) }]);
-    expect(rejected[0]!.reason).not.toMatch(STACK_TRACE);
+    expect(hostile.outcome === 'skipped' ? report.skippedLines : report.rejected).toEqual([{ line: 1, reason: expect.stringMatching(hostile.mentions) }]);
+    expect(reported).toEqual([{ line: 1, reason: expect.stringMatching(hostile.mentions) }]);
+    expect(reported[0]!.reason).not.toMatch(STACK_TRACE);
+    expect(reported[0]!.reason).not.toMatch(CONTROL);
+  });
+
+  test('a line whose free objects use reserved-looking keys, imported again as stored: accepted, and nothing changes', async () => {
+    const source = (async function* () {
+      yield Buffer.from(`{"session_id":"${known.reservedKeysSession.session_id}","search_query":"red shoes","created_at":1700000000,"search_results":[{"object_id":"p1","rank":1}],"search_meta":{"constructor":"Bosch","prototype":{"a":1},"__proto__":{"admin":true},"~constructor":1}}`);
+    })();
+    const report = await importSessions(source, writer());
+    expect(report).toMatchObject({ lines: 1, sessions: 1, rejected: [], skippedLines: [] });
   });
 });
 

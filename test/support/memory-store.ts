@@ -15,7 +15,7 @@ import {
   type ReleaseStamp,
   type StoredSession,
 } from '../../shared/domain/model';
-import type { NumberGrant, SessionLookup, SessionStore } from '../../shared/domain/store';
+import type { BatchEntry, NumberGrant, SessionLookup, SessionStore } from '../../shared/domain/store';
 import type { Event, Session } from '../../shared/schemas';
 
 export type StoreMethod = keyof SessionStore;
@@ -63,6 +63,14 @@ export class MemorySessionStore implements SessionStore {
       const kept = list.filter((e) => !(e.event_id === event.event_id && e.created_at === event.created_at));
       this.events.set(event.session_id, [...kept, copy(event)]);
     }
+  }
+
+  /** Index entries no session item holds: what dynalite can keep after a crash between its two writes. */
+  private readonly staleEntries: BatchEntry[] = [];
+
+  /** Lists a session under an assignment its item does not hold. */
+  plantStaleEntry(sessionId: string, assignment: Assignment): void {
+    this.staleEntries.push({ sessionId, assignment: { ...assignment } });
   }
 
   /** Puts the pointer in a given state, e.g. a batch fenced by a release whose record was never written. */
@@ -156,23 +164,30 @@ export class MemorySessionStore implements SessionStore {
     return copy(this.pointer);
   }
 
-  async listBatchSessions(batchId: string, afterNumber: number, limit: number) {
-    await this.enter('listBatchSessions');
-    return [...this.sessions.values()]
-      .filter((s): s is StoredWithTime & { assignment: Assignment } => s.assignment?.batchId === batchId)
-      .filter((s) => s.assignment.sessionNumber > afterNumber)
+  async listBatchEntries(batchId: string, afterNumber: number, limit: number): Promise<BatchEntry[]> {
+    await this.enter('listBatchEntries');
+    const entries = [
+      ...[...this.sessions.values()].flatMap((s) => (s.assignment ? [{ sessionId: s.session_id, assignment: s.assignment }] : [])),
+      ...this.staleEntries,
+    ];
+    return entries
+      .filter((e) => e.assignment.batchId === batchId && e.assignment.sessionNumber > afterNumber)
       .sort((a, b) => a.assignment.sessionNumber - b.assignment.sessionNumber)
       .slice(0, limit)
-      .map(({ scheduledAt: _, ...session }) => copy(session));
+      .map(copy);
   }
 
-  async listEvents(sessionId: string, limit: number): Promise<Event[]> {
-    await this.enter('listEvents');
+  async readSession(sessionId: string, eventsLimit: number): Promise<{ session?: StoredSession; events: Event[] }> {
+    await this.enter('readSession');
+    const stored = this.sessions.get(sessionId);
     // The table's event sort key is (created_at, event_id): oldest first, ties by id.
-    return [...(this.events.get(sessionId) ?? [])]
+    const events = [...(this.events.get(sessionId) ?? [])]
       .sort((a, b) => a.created_at - b.created_at || (a.event_id < b.event_id ? -1 : a.event_id > b.event_id ? 1 : 0))
-      .slice(0, limit)
+      .slice(0, eventsLimit)
       .map(copy);
+    if (!stored) return { events };
+    const { scheduledAt: _, ...session } = stored;
+    return { session: copy(session), events };
   }
 
   private async enter(method: StoreMethod): Promise<void> {

@@ -82,12 +82,12 @@ describe('getBatchPage: contents', () => {
     });
   });
 
-  test('events_limit 0 sends no events and reads none', async () => {
+  test('events_limit 0 sends no events; each session’s own item is still read, in the same round', async () => {
     await scheduled(2, 3);
     store.calls.length = 0;
     const page = await getBatchPage(store, request({ eventsLimit: 0 }));
     expect(page.sessions.map((s) => s.events)).toEqual([[], []]);
-    expect(store.calls).not.toContain('listEvents');
+    expect(store.calls).toEqual(['readPointer', 'listBatchEntries', 'readSession', 'readSession']);
   });
 
   test('limit and after_number page through the batch in ascending order', async () => {
@@ -198,5 +198,49 @@ describe('getBatchPage: the page size cap', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('getBatchPage: index entries the session item does not hold (stale, as after a crash in dynalite)', () => {
+  test('a session listed under a released batch and under the next is served in the next only', async () => {
+    const [first] = await scheduled(1);
+    const moved = seed(store, {}, 1);
+    store.plantStaleEntry(moved, { batchId: '000001', sessionNumber: 521 });
+    await releaseCollectingBatch(store, uniqueId('r'));
+    await scheduleSession(store, moved);
+    const released = await getBatchPage(store, request({ batchId: '000001' }));
+    expect(released.sessions.map((s) => s.session_id)).toEqual([first]);
+    expect(released.last_number).toBe(1);
+    const next = await getBatchPage(store, request({ batchId: '000002' }));
+    expect(next.sessions.map((s) => [s.session_id, s.session_number])).toEqual([[moved, 1]]);
+  });
+
+  test('a session listed twice in one batch is served once, under the number its item holds', async () => {
+    const [a, b] = await scheduled(2);
+    store.plantStaleEntry(b!, { batchId: '000001', sessionNumber: 1 });
+    const page = await getBatchPage(store, request());
+    expect(page.sessions.map((s) => [s.session_id, s.session_number])).toEqual([
+      [a, 1],
+      [b, 2],
+    ]);
+  });
+
+  test('an entry for a session never assigned is not served', async () => {
+    await scheduled(1);
+    store.plantStaleEntry(seed(store, {}, 1), { batchId: '000001', sessionNumber: 2 });
+    expect((await getBatchPage(store, request())).sessions).toHaveLength(1);
+  });
+
+  test('a listing of stale entries only reads on, so an empty page still means the end of the batch', async () => {
+    const [a] = await scheduled(2);
+    for (const n of [3, 4, 5]) store.plantStaleEntry(a!, { batchId: '000001', sessionNumber: n });
+    const c = seed(store, {}, 1);
+    store.setPointer({ ...store.pointerNow()!, lastNumber: 5 });
+    await scheduleSession(store, c);
+    store.calls.length = 0;
+    const page = await getBatchPage(store, request({ afterNumber: 2, limit: 2 }));
+    expect(page.sessions.map((s) => [s.session_id, s.session_number])).toEqual([[c, 6]]);
+    expect(store.calls.filter((c) => c === 'listBatchEntries')).toHaveLength(2);
+    expect(await getBatchPage(store, request({ afterNumber: 6, limit: 2 }))).toMatchObject({ last_number: null, sessions: [] });
   });
 });

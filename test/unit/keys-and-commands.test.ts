@@ -6,6 +6,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
+  BatchGetCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -286,22 +287,23 @@ describe('DynamoSessionStore requests', () => {
     });
   });
 
-  test('listBatchSessions: queries GSI1 after a number, following LastEvaluatedKey with what is left of the limit', async () => {
-    const scheduled = (n: number) => ({ ...sessionItem({ ...session, session_id: `s-${n}` }), ...assignmentAttributes('000003', n, 1) });
+  test('listBatchEntries: queries GSI1 after a number for ids and numbers only, following LastEvaluatedKey with what is left of the limit', async () => {
+    const entry = (n: number) => ({ session_id: `s-${n}`, PK: `SESSION#s-${n}`, SK: '#SESSION', GSI1PK: 'BATCH#000003', GSI1SK: n });
     const lastKey = { PK: 'SESSION#s-6', SK: '#SESSION', GSI1PK: 'BATCH#000003', GSI1SK: 6 };
-    ddb.on(QueryCommand).resolvesOnce({ Items: [scheduled(6)], LastEvaluatedKey: lastKey }).resolvesOnce({ Items: [scheduled(9), scheduled(11)] });
-    const sessions = await store.listBatchSessions('000003', 5, 3);
-    expect(sessions.map((s) => [s.session_id, s.assignment])).toEqual([
-      ['s-6', { batchId: '000003', sessionNumber: 6 }],
-      ['s-9', { batchId: '000003', sessionNumber: 9 }],
-      ['s-11', { batchId: '000003', sessionNumber: 11 }],
+    ddb.on(QueryCommand).resolvesOnce({ Items: [entry(6)], LastEvaluatedKey: lastKey }).resolvesOnce({ Items: [entry(9), entry(11)] });
+    const entries = await store.listBatchEntries('000003', 5, 3);
+    expect(entries).toEqual([
+      { sessionId: 's-6', assignment: { batchId: '000003', sessionNumber: 6 } },
+      { sessionId: 's-9', assignment: { batchId: '000003', sessionNumber: 9 } },
+      { sessionId: 's-11', assignment: { batchId: '000003', sessionNumber: 11 } },
     ]);
     const [first, second] = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
     const query = {
       TableName: TABLE_NAME,
       IndexName: 'GSI1',
       KeyConditionExpression: '#pk = :pk AND #sk > :after',
-      ExpressionAttributeNames: { '#pk': 'GSI1PK', '#sk': 'GSI1SK' },
+      ProjectionExpression: '#id, #sk',
+      ExpressionAttributeNames: { '#pk': 'GSI1PK', '#sk': 'GSI1SK', '#id': 'session_id' },
       ExpressionAttributeValues: { ':pk': 'BATCH#000003', ':after': 5 },
     };
     expect(first).toEqual({ ...query, Limit: 3 });
@@ -309,20 +311,30 @@ describe('DynamoSessionStore requests', () => {
     expect(second).toEqual({ ...query, Limit: 2, ExclusiveStartKey: lastKey });
   });
 
-  test('listEvents: queries the session partition for EVENT# keys, oldest first', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [eventRow] });
-    await expect(store.listEvents('s-1', 100)).resolves.toEqual([
-      { event_id: 'e-1', session_id: 's-1', object_id: 'p1', event_type: 'click', created_at: 5 },
-    ]);
+  test('readSession: one strongly consistent Query of the session partition, the item first, then the oldest events', async () => {
+    const scheduled = { ...sessionItem(session), ...assignmentAttributes('000003', 7, 1) };
+    ddb.on(QueryCommand).resolves({ Items: [scheduled, eventRow] });
+    await expect(store.readSession('s-1', 100)).resolves.toEqual({
+      session: { ...session, assignment: { batchId: '000003', sessionNumber: 7 } },
+      events: [{ event_id: 'e-1', session_id: 's-1', object_id: 'p1', event_type: 'click', created_at: 5 }],
+    });
     const input = ddb.commandCalls(QueryCommand)[0]!.args[0].input;
     expect(input).toEqual({
       TableName: TABLE_NAME,
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-      ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
-      ExpressionAttributeValues: { ':pk': 'SESSION#s-1', ':prefix': 'EVENT#' },
-      Limit: 100,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': 'PK' },
+      ExpressionAttributeValues: { ':pk': 'SESSION#s-1' },
+      ConsistentRead: true,
+      // The session item, then at most 100 events.
+      Limit: 101,
     });
     expect(input.ScanIndexForward).not.toBe(false);
+  });
+
+  test('readSession of a partition without its session item: events only, no session', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [eventRow] });
+    await expect(store.readSession('s-1', 0)).resolves.toEqual({ session: undefined, events: [] });
+    expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input.Limit).toBe(1);
   });
 
   test('a throttled call past the SDK retries is ServiceUnavailable; a failed condition outside a conditional write is not', async () => {
@@ -344,5 +356,33 @@ describe('SessionWriter requests', () => {
     expect(names).toEqual(expect.arrayContaining(['session_id', 'search_query', 'user_id', 'search_meta']));
     for (const assigned of ['batch_id', 'session_number', 'scheduled_at', 'GSI1PK', 'GSI1SK']) expect(names).not.toContain(assigned);
     expect(input.UpdateExpression).toMatch(/ REMOVE /);
+  });
+
+  test('upsertSession ifUnscheduled: the same write, conditional on no assignment; a failed condition is false, not an error', async () => {
+    ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
+    await expect(new SessionWriter(db, TABLE_NAME).upsertSession(session, { ifUnscheduled: true })).resolves.toBe(false);
+    const input = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(input.ConditionExpression).toBe('attribute_not_exists(#batch)');
+    expect(input.ExpressionAttributeNames?.['#batch']).toBe('batch_id');
+    ddb.on(UpdateCommand).resolves({});
+    await expect(new SessionWriter(db, TABLE_NAME).upsertSession(session, { ifUnscheduled: true })).resolves.toBe(true);
+  });
+
+  test('readImportState: the pointer and the sessions’ assignments, strongly consistent, 100 keys a request, unprocessed keys retried', async () => {
+    ddb.on(GetCommand).resolves({ Item: releasedRow });
+    const ids = Array.from({ length: 150 }, (_, i) => `s-${i}`);
+    const assigned = { PK: 'SESSION#s-7', SK: '#SESSION', session_id: 's-7', batch_id: '000003', session_number: 4 };
+    ddb
+      .on(BatchGetCommand)
+      .resolvesOnce({ Responses: { [TABLE_NAME]: [assigned, { PK: 'SESSION#s-8', SK: '#SESSION', session_id: 's-8' }] }, UnprocessedKeys: { [TABLE_NAME]: { Keys: [sessionKey('s-9')] } } })
+      .resolves({ Responses: { [TABLE_NAME]: [] } });
+    const state = await new SessionWriter(db, TABLE_NAME).readImportState(ids);
+    expect(state).toEqual({ assignments: new Map([['s-7', { batchId: '000003', sessionNumber: 4 }]]), pointer: toPointer(releasedRow) });
+    expect(ddb.commandCalls(GetCommand)[0]!.args[0].input).toEqual({ TableName: TABLE_NAME, Key: POINTER_KEY, ConsistentRead: true });
+    const requests = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems![TABLE_NAME]!);
+    expect(requests.map((r) => r.Keys!.length).sort((a, b) => a - b)).toEqual([1, 50, 100]);
+    for (const request of requests) {
+      expect(request).toMatchObject({ ConsistentRead: true, ProjectionExpression: '#pk, #sk, session_id, batch_id, session_number' });
+    }
   });
 });

@@ -1,0 +1,13 @@
+/** An import writer that writes nothing, for tests of the import's own logic: it finds no session scheduled. */
+import type { ImportWriter } from '../../infra/local/import';
+
+export function fakeWriter(parts: { putEvents?: ImportWriter['putEvents']; upsertSession?: (...args: Parameters<ImportWriter['upsertSession']>) => Promise<unknown> }): ImportWriter {
+  return {
+    readImportState: async () => ({ assignments: new Map(), pointer: undefined }),
+    putEvents: parts.putEvents ?? (async () => undefined),
+    upsertSession: async (...args) => {
+      await parts.upsertSession?.(...args);
+      return true;
+    },
+  };
+}
