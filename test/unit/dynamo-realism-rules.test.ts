@@ -1,0 +1,119 @@
+/**
+ * The rules under the DynamoDB realism proxy, one by one: item sizes, capacity
+ * units and index entries by projection.
+ */
+import { indexChanges, indexEntry, readUnits, writeCharges, writeUnits } from '../support/dynamo-realism/capacity';
+import { itemSize, numberSize, valueSize } from '../support/dynamo-realism/item-size';
+import type { IndexSchema, TableSchema } from '../support/dynamo-realism/table-schema';
+import type { AttributeValue, Item } from '../support/dynamo-realism/wire';
+
+describe('item sizes (DynamoDB developer guide, "DynamoDB item sizes and formats")', () => {
+  test.each([
+    ['0', 1],
+    ['7', 2],
+    ['12', 2],
+    ['123', 3],
+    ['-123.45', 4],
+    ['1000', 2],
+    ['0.001', 2],
+    ['1.5E+10', 2],
+    ['12345678901234567890123456789012345678', 20],
+  ])('the number %s takes %i bytes: 1 per two significant digits, plus 1', (wire, bytes) => {
+    expect(numberSize(wire)).toBe(bytes);
+  });
+
+  test.each<[string, AttributeValue, number]>([
+    ['a string: its UTF-8 bytes', { S: 'héllo' }, 6],
+    ['binary: its raw bytes, not the base64', { B: Buffer.from([0, 1, 2]).toString('base64') }, 3],
+    ['a Boolean', { BOOL: false }, 1],
+    ['a null', { NULL: true }, 1],
+    ['a list: 3 bytes, plus 1 per element', { L: [{ S: 'ab' }, { N: '1' }] }, 3 + (1 + 2) + (1 + 2)],
+    ['an empty map', { M: {} }, 3],
+    ['a map: its keys count like attribute names', { M: { key: { S: 'xy' } } }, 3 + 1 + 3 + 2],
+    ['a string set: its elements', { SS: ['a', 'bc'] }, 3],
+    ['a number set: its elements', { NS: ['1', '22'] }, 4],
+    ['a binary set: its elements', { BS: [Buffer.from('abcd').toString('base64')] }, 4],
+  ])('%s', (_, value, bytes) => {
+    expect(valueSize(value)).toBe(bytes);
+  });
+
+  test('an item is its attribute names plus their values; no item is 0', () => {
+    expect(itemSize({ PK: { S: 'k' }, count: { N: '42' }, tags: { L: [{ S: 'x' }] } })).toBe(2 + 1 + 5 + 2 + 4 + 3 + 1 + 1);
+    expect(itemSize(undefined)).toBe(0);
+  });
+});
+
+describe('capacity units (DynamoDB developer guide, "DynamoDB read and write operations")', () => {
+  test.each([
+    [0, 1],
+    [1, 1],
+    [1024, 1],
+    [1025, 2],
+    [4813, 5],
+  ])('writing %i bytes costs %i WCU', (bytes, units) => {
+    expect(writeUnits(bytes)).toBe(units);
+  });
+
+  test.each([
+    [0, true, 1],
+    [0, false, 0.5],
+    [4096, true, 1],
+    [5120, true, 2],
+    [5120, false, 1],
+    [8193, true, 3],
+  ])('reading %i bytes (strongly consistent: %s) costs %d RCU', (bytes, consistent, units) => {
+    expect(readUnits(bytes, consistent)).toBe(units);
+  });
+});
+
+describe('index entries and what a write costs on them', () => {
+  const index = (name: string, projection: IndexSchema['projection']): IndexSchema => ({
+    name,
+    arn: `arn:aws:dynamodb:local:0:table/t/index/${name}`,
+    partitionKey: 'owner',
+    sortKey: 'rank',
+    projection,
+  });
+  const schema: TableSchema = {
+    name: 't',
+    arn: 'arn:aws:dynamodb:local:0:table/t',
+    partitionKey: 'PK',
+    sortKey: 'SK',
+    indexes: [
+      index('all', { type: 'ALL', nonKeyAttributes: [] }),
+      index('keys', { type: 'KEYS_ONLY', nonKeyAttributes: [] }),
+      index('include', { type: 'INCLUDE', nonKeyAttributes: ['title'] }),
+    ],
+  };
+  const [all, keys, include] = schema.indexes as [IndexSchema, IndexSchema, IndexSchema];
+  const key = { PK: { S: 'p' }, SK: { S: 's' } };
+  const item: Item = { ...key, owner: { S: 'o' }, rank: { N: '1' }, title: { S: 't' }, body: { S: 'b'.repeat(2000) } };
+
+  test('an entry holds the table key, the index key and what the projection names; an item without the index key has none', () => {
+    expect(indexEntry(schema, all, item)).toEqual(item);
+    expect(indexEntry(schema, keys, item)).toEqual({ ...key, owner: item.owner, rank: item.rank });
+    expect(indexEntry(schema, include, item)).toEqual({ ...key, owner: item.owner, rank: item.rank, title: item.title });
+    const { rank: _, ...unranked } = item;
+    expect(indexEntry(schema, all, unranked)).toBeUndefined();
+  });
+
+  test('adding, changing, moving and removing entries', () => {
+    const kinds = (before: Item | undefined, after: Item | undefined) =>
+      indexChanges(schema, before, after).map((change) => `${change.index.name} ${change.kind}`);
+    expect(kinds(undefined, item)).toEqual(['all added', 'keys added', 'include added']);
+    expect(kinds(item, { ...item, body: { S: 'other' } })).toEqual(['all updated']);
+    expect(kinds(item, { ...item, title: { S: 'new' } })).toEqual(['all updated', 'include updated']);
+    expect(kinds(item, { ...item, owner: { S: 'o2' } })).toEqual(['all moved', 'keys moved', 'include moved']);
+    expect(kinds(item, undefined)).toEqual(['all removed', 'keys removed', 'include removed']);
+    expect(kinds(item, item)).toEqual([]);
+  });
+
+  test('a moved entry costs a removal on the old key and an addition on the new one; a failed condition costs only the table', () => {
+    const moved = writeCharges(schema, key, item, { ...item, owner: { S: 'o2' } });
+    expect(moved.filter((charge) => charge.index === 'all').map(({ partitionKey, units }) => [partitionKey, units])).toEqual([
+      ['o', 3],
+      ['o2', 3],
+    ]);
+    expect(writeCharges(schema, key, item, item)).toEqual([{ table: 't', partitionKey: 'p', kind: 'write', units: 2 }]);
+  });
+});
