@@ -1,8 +1,10 @@
 /**
  * The rules under the DynamoDB realism proxy, one by one: item sizes, capacity
- * units and index entries by projection.
+ * units, index entries by projection, and the expressions the proxy reads. The proxy itself is checked end to end in
+ * test/integration/dynamo-realism.test.ts.
  */
 import { indexChanges, indexEntry, readUnits, writeCharges, writeUnits } from '../support/dynamo-realism/capacity';
+import { queryPartitionValue, readingEverything } from '../support/dynamo-realism/expressions';
 import { itemSize, numberSize, valueSize } from '../support/dynamo-realism/item-size';
 import type { IndexSchema, TableSchema } from '../support/dynamo-realism/table-schema';
 import type { AttributeValue, Item } from '../support/dynamo-realism/wire';
@@ -115,5 +117,31 @@ describe('index entries and what a write costs on them', () => {
       ['o2', 3],
     ]);
     expect(writeCharges(schema, key, item, item)).toEqual([{ table: 't', partitionKey: 'p', kind: 'write', units: 2 }]);
+  });
+});
+
+describe('expressions the proxy reads', () => {
+  test('the partition key value a Query reads, in every form of key condition', () => {
+    const values = { ':pk': { S: 'a' }, ':sk': { N: '3' } };
+    expect(queryPartitionValue({ KeyConditionExpression: '#p = :pk AND #s >= :sk', ExpressionAttributeNames: { '#p': 'PK', '#s': 'SK' }, ExpressionAttributeValues: values }, 'PK')).toEqual({ S: 'a' });
+    expect(queryPartitionValue({ KeyConditionExpression: '(:pk = PK)', ExpressionAttributeValues: values }, 'PK')).toEqual({ S: 'a' });
+    expect(queryPartitionValue({ KeyConditions: { PK: { ComparisonOperator: 'EQ', AttributeValueList: [{ S: 'b' }] } } }, 'PK')).toEqual({ S: 'b' });
+    expect(queryPartitionValue({ KeyConditionExpression: 'SK = :sk', ExpressionAttributeValues: values }, 'PK')).toBeUndefined();
+  });
+
+  test('a read without its filter, projection and count keeps only the names and values its key condition uses', () => {
+    expect(
+      readingEverything({
+        TableName: 't',
+        KeyConditionExpression: '#pk = :pk',
+        FilterExpression: '#f = :f',
+        ProjectionExpression: '#f',
+        Select: 'SPECIFIC_ATTRIBUTES',
+        ExpressionAttributeNames: { '#pk': 'PK', '#f': 'flag' },
+        ExpressionAttributeValues: { ':pk': { S: 'a' }, ':f': { BOOL: true } },
+        Limit: 5,
+      }),
+    ).toEqual({ TableName: 't', KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': 'PK' }, ExpressionAttributeValues: { ':pk': { S: 'a' } }, Limit: 5 });
+    expect(readingEverything({ TableName: 't', Select: 'COUNT', FilterExpression: 'a = :a', ExpressionAttributeValues: { ':a': { N: '1' } } })).toEqual({ TableName: 't' });
   });
 });

@@ -1,0 +1,355 @@
+/**
+ * The DynamoDB realism proxy (test/support/dynamo-realism) held to DynamoDB's
+ * published figures, through real SDK clients pointed at it: what a read or a
+ * write costs and on which key. Item sizes are counted by hand in each test: a string's
+ * size is its length here (ASCII), plus its attribute name's.
+ */
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { ensureTable } from '../../infra/local/local-store';
+import { createDocumentClient, createDynamoClient } from '../../shared/data/client';
+import { itemBytes } from '../../shared/data/item-limits';
+import { sessionItem } from '../../shared/data/items';
+import { TABLE } from '../../shared/data/table';
+import { startRealismProxy, type RealismProxy } from '../support/dynamo-realism/proxy';
+import { makeEvent, makeSession, uniqueId } from '../support/fixtures';
+
+const dynalite = process.env.DYNAMODB_ENDPOINT!;
+const tableName = process.env.TABLE_NAME!;
+const KB = 1024;
+/** 4.7 KB, in whole bytes. */
+const KB_4_7 = Math.ceil(4.7 * KB);
+
+let proxy: RealismProxy;
+/** Through the proxy. */
+let db: DynamoDBDocumentClient;
+/** Straight to dynalite: to look at what was stored without being metered. */
+let direct: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  await ensureTable(dynalite, tableName);
+  proxy = await startRealismProxy({ target: dynalite });
+  db = createDocumentClient({ endpoint: proxy.endpoint });
+  direct = createDocumentClient({ endpoint: dynalite });
+});
+
+afterAll(async () => {
+  db.destroy();
+  direct.destroy();
+  await proxy.close();
+});
+
+beforeEach(() => proxy.meter.reset());
+
+/** An item of exactly `bytes` bytes: PK, SK and `extra` (all strings), padded with a string attribute `filler`. */
+function itemOfSize(pk: string, bytes: number, extra: Record<string, string> = {}, sk = '#') {
+  const strings = { PK: pk, SK: sk, ...extra };
+  const used = Object.entries(strings).reduce((sum, [name, value]) => sum + name.length + value.length, 0) + 'filler'.length;
+  if (!Number.isInteger(bytes) || used > bytes) throw new Error(`Cannot make an item of ${bytes} bytes from ${JSON.stringify(strings)}`);
+  return { ...strings, filler: 'x'.repeat(bytes - used) };
+}
+
+const table = (partitionKey: string) => ({ table: tableName, partitionKey });
+const onIndex = (partitionKey: string) => ({ table: tableName, index: TABLE.gsi1.indexName, partitionKey });
+const wcu = (partitionKey: string) => proxy.meter.usage(table(partitionKey)).wcu;
+const rcu = (partitionKey: string) => proxy.meter.usage(table(partitionKey)).rcu;
+
+describe('writes cost ⌈max(size before, size after) / 1 KB⌉ on their partition key', () => {
+  test('a 4.7 KB item put costs 5 WCU', async () => {
+    const pk = uniqueId('put');
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, KB_4_7) }));
+    expect(wcu(pk)).toBe(5);
+    expect(proxy.meter.operations().PutItem).toMatchObject({ calls: 1, wcu: 5, rcu: 0 });
+  });
+
+  test('exactly 1 KB costs 1, one byte more costs 2, and a tiny item still costs 1', async () => {
+    const [exact, over, tiny] = [uniqueId('kb'), uniqueId('kb'), uniqueId('kb')];
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(exact, KB) }));
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(over, KB + 1) }));
+    await db.send(new PutCommand({ TableName: tableName, Item: { PK: tiny, SK: '#' } }));
+    expect([wcu(exact), wcu(over), wcu(tiny)]).toEqual([1, 2, 1]);
+  });
+
+  test('a failed condition on a 100-byte item costs 1 WCU; on a 2.5 KB item, 3 (the existing item, not the rejected one)', async () => {
+    const [small, large] = [uniqueId('cond'), uniqueId('cond')];
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(small, 100) }));
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(large, 2.5 * KB) }));
+    proxy.meter.reset();
+
+    const refusedPut = (pk: string) =>
+      db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, 200), ConditionExpression: 'attribute_not_exists(PK)' }));
+    await expect(refusedPut(small)).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    await expect(refusedPut(large)).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    expect(wcu(small)).toBe(1);
+    expect(wcu(large)).toBe(3);
+    // A failed condition on an item that does not exist costs the minimum.
+    const absent = uniqueId('cond');
+    await expect(
+      db.send(new UpdateCommand({ TableName: tableName, Key: { PK: absent, SK: '#' }, UpdateExpression: 'SET a = :a', ConditionExpression: 'attribute_exists(PK)', ExpressionAttributeValues: { ':a': 'x' } })),
+    ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    expect(wcu(absent)).toBe(1);
+  });
+
+  test('an UpdateItem growing a 3.5 KB item to 4.2 KB costs 5, and shrinking it back costs 5 too', async () => {
+    const pk = uniqueId('grow');
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, 3.5 * KB) }));
+    proxy.meter.reset();
+    // 3,584 bytes + "more" (4) + 713 characters = 4,301 bytes = 4.2 KB.
+    const grow = { TableName: tableName, Key: { PK: pk, SK: '#' }, UpdateExpression: 'SET more = :more', ExpressionAttributeValues: { ':more': 'm'.repeat(713) } };
+    await db.send(new UpdateCommand(grow));
+    expect(wcu(pk)).toBe(5);
+    await db.send(new UpdateCommand({ TableName: tableName, Key: { PK: pk, SK: '#' }, UpdateExpression: 'REMOVE more' }));
+    expect(wcu(pk)).toBe(10);
+  });
+
+  test('a DeleteItem costs the deleted item (at least 1)', async () => {
+    const pk = uniqueId('del');
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, 3 * KB) }));
+    proxy.meter.reset();
+    await db.send(new DeleteCommand({ TableName: tableName, Key: { PK: pk, SK: '#' } }));
+    await db.send(new DeleteCommand({ TableName: tableName, Key: { PK: pk, SK: '#' } }));
+    expect(wcu(pk)).toBe(3 + 1);
+  });
+});
+
+describe('reads cost ⌈size / 4 KB⌉ RCU, half when eventually consistent', () => {
+  test('a strongly consistent GetItem of a 5 KB item costs 2 RCU, an eventually consistent one 1', async () => {
+    const pk = uniqueId('get');
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, 5 * KB) }));
+    await db.send(new GetCommand({ TableName: tableName, Key: { PK: pk, SK: '#' }, ConsistentRead: true }));
+    expect(rcu(pk)).toBe(2);
+    await db.send(new GetCommand({ TableName: tableName, Key: { PK: pk, SK: '#' } }));
+    expect(rcu(pk)).toBe(3);
+  });
+
+  test('a projection does not lower the cost, and reading nothing still costs 1 (0.5 eventually consistent)', async () => {
+    const pk = uniqueId('get');
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, 5 * KB) }));
+    const { Item } = await db.send(new GetCommand({ TableName: tableName, Key: { PK: pk, SK: '#' }, ConsistentRead: true, ProjectionExpression: 'SK' }));
+    expect(Item).toEqual({ SK: '#' });
+    expect(rcu(pk)).toBe(2);
+    const absent = uniqueId('get');
+    await db.send(new GetCommand({ TableName: tableName, Key: { PK: absent, SK: '#' }, ConsistentRead: true }));
+    await db.send(new GetCommand({ TableName: tableName, Key: { PK: absent, SK: '#' } }));
+    expect(rcu(absent)).toBe(1.5);
+  });
+
+  test('a Query adds up the items it returns, then rounds: three 1.5 KB items cost 2 RCU (not 3), 1 eventually consistent', async () => {
+    const pk = uniqueId('query');
+    for (const sk of ['a', 'b', 'c']) await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, 1.5 * KB, {}, sk) }));
+    proxy.meter.reset();
+    const query = { TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': pk } };
+    const { Items } = await db.send(new QueryCommand({ ...query, ConsistentRead: true }));
+    expect(Items).toHaveLength(3);
+    expect(rcu(pk)).toBe(2);
+    await db.send(new QueryCommand(query));
+    expect(rcu(pk)).toBe(2 + 1);
+  });
+
+  test('a Query is billed for what it reads, not what its filter lets through; each page on its own', async () => {
+    const pk = uniqueId('query');
+    for (const sk of ['a', 'b', 'c']) await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, 1.5 * KB, {}, sk) }));
+    proxy.meter.reset();
+    const filtered = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: '#pk = :pk',
+        FilterExpression: 'filler = :none',
+        ExpressionAttributeNames: { '#pk': 'PK' },
+        ExpressionAttributeValues: { ':pk': pk, ':none': 'none' },
+        ConsistentRead: true,
+      }),
+    );
+    expect(filtered).toMatchObject({ Count: 0, ScannedCount: 3 });
+    expect(rcu(pk)).toBe(2);
+    // Two pages of Limit 2: 3 KB (1 RCU), then 1.5 KB (1 RCU).
+    proxy.meter.reset();
+    const first = await db.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true, Limit: 2 }));
+    await db.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true, Limit: 2, ExclusiveStartKey: first.LastEvaluatedKey }));
+    expect(rcu(pk)).toBe(2);
+  });
+
+  test('a BatchGetItem rounds each item on its own: 1.5 KB and 6.5 KB cost 4 + 8 KB = 3 RCU', async () => {
+    const [a, b] = [uniqueId('bget'), uniqueId('bget')];
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(a, 1.5 * KB) }));
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(b, 6.5 * KB) }));
+    proxy.meter.reset();
+    const { Responses } = await db.send(
+      new BatchGetCommand({ RequestItems: { [tableName]: { Keys: [{ PK: a, SK: '#' }, { PK: b, SK: '#' }], ConsistentRead: true } } }),
+    );
+    expect(Responses?.[tableName]).toHaveLength(2);
+    expect([rcu(a), rcu(b)]).toEqual([1, 2]);
+    expect(proxy.meter.operations().BatchGetItem?.rcu).toBe(3);
+  });
+
+  test('a Scan is recorded on its own, not on any key', async () => {
+    const { Count } = await db.send(new ScanCommand({ TableName: tableName, Select: 'COUNT', ConsistentRead: true }));
+    expect(Count).toBeGreaterThan(0);
+    const [scan] = proxy.meter.scans();
+    expect(scan).toMatchObject({ table: tableName, calls: 1 });
+    expect(scan!.rcu).toBeGreaterThanOrEqual(1);
+    expect(proxy.meter.keys()).toEqual([]);
+  });
+});
+
+describe('index writes cost the entry (keys + projected attributes + 100 bytes) on the index partition key', () => {
+  // GSI1 projects ALL: a 2,000-byte item is a 2,100-byte entry.
+  const indexed = (pk: string, batch: string) => ({ ...itemOfSize(pk, 2000 - 'GSI1SK'.length - 2, { GSI1PK: batch }), GSI1SK: 1 });
+
+  test('adding an entry costs 3 WCU on the index key (2 on the table), moving it costs 3 + 3, a no-op change nothing, removing it 3', async () => {
+    const pk = uniqueId('gsi');
+    const batch = uniqueId('BATCH#m');
+    const [from, to] = [`${batch}-a`, `${batch}-b`];
+    await db.send(new PutCommand({ TableName: tableName, Item: indexed(pk, from) }));
+    expect(wcu(pk)).toBe(2);
+    expect(proxy.meter.usage(onIndex(from)).wcu).toBe(3);
+
+    proxy.meter.reset();
+    const key = { PK: pk, SK: '#' };
+    // `to` is as long as `from`: the item and its entry keep their size.
+    await db.send(new UpdateCommand({ TableName: tableName, Key: key, UpdateExpression: 'SET GSI1PK = :to', ExpressionAttributeValues: { ':to': to } }));
+    expect([wcu(pk), proxy.meter.usage(onIndex(from)).wcu, proxy.meter.usage(onIndex(to)).wcu]).toEqual([2, 3, 3]);
+
+    proxy.meter.reset();
+    const { Item } = await direct.send(new GetCommand({ TableName: tableName, Key: key }));
+    await db.send(new UpdateCommand({ TableName: tableName, Key: key, UpdateExpression: 'SET filler = :same', ExpressionAttributeValues: { ':same': Item!.filler } }));
+    expect(wcu(pk)).toBe(2);
+    expect(proxy.meter.keys().filter((usage) => usage.index)).toEqual([]);
+
+    proxy.meter.reset();
+    await db.send(new UpdateCommand({ TableName: tableName, Key: key, UpdateExpression: 'REMOVE GSI1PK, GSI1SK' }));
+    expect([wcu(pk), proxy.meter.usage(onIndex(to)).wcu]).toEqual([2, 3]);
+  });
+
+  test('a failed condition writes no index entry; an index Query is eventually consistent, on the index key', async () => {
+    const pk = uniqueId('gsi');
+    const batch = uniqueId('BATCH#c');
+    await db.send(new PutCommand({ TableName: tableName, Item: indexed(pk, batch) }));
+    proxy.meter.reset();
+    await expect(
+      db.send(new PutCommand({ TableName: tableName, Item: indexed(pk, batch), ConditionExpression: 'attribute_not_exists(PK)' })),
+    ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    expect(proxy.meter.keys()).toEqual([{ ...table(pk), wcu: 2, rcu: 0 }]);
+
+    const { Items } = await db.send(
+      new QueryCommand({ TableName: tableName, IndexName: TABLE.gsi1.indexName, KeyConditionExpression: 'GSI1PK = :b', ExpressionAttributeValues: { ':b': batch } }),
+    );
+    expect(Items).toHaveLength(1);
+    expect(proxy.meter.usage(onIndex(batch)).rcu).toBe(0.5);
+  });
+
+  test('KEYS_ONLY and INCLUDE entries hold only their attributes; a write that changes none of them costs nothing on the index', async () => {
+    const projections = `${tableName}-projections`;
+    const admin = createDynamoClient({ endpoint: dynalite });
+    await admin.send(
+      new CreateTableCommand({
+        TableName: projections,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'PK', AttributeType: 'S' },
+          { AttributeName: 'owner', AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [
+          { IndexName: 'ByOwner', KeySchema: [{ AttributeName: 'owner', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
+          {
+            IndexName: 'ByOwnerWithName',
+            KeySchema: [{ AttributeName: 'owner', KeyType: 'HASH' }],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['name'] },
+          },
+        ],
+      }),
+    );
+    admin.destroy();
+    const usage = (index: string) => proxy.meter.usage({ table: projections, index, partitionKey: 'o1' }).wcu;
+
+    // KEYS_ONLY entry: PK (2 + 2) + owner (5 + 2) + 100 = 111 bytes; INCLUDE adds name (4 + 900).
+    await db.send(new PutCommand({ TableName: projections, Item: { PK: 'p1', owner: 'o1', name: 'n'.repeat(900), filler: 'x'.repeat(3000) } }));
+    expect(proxy.meter.usage({ table: projections, partitionKey: 'p1' }).wcu).toBe(4);
+    expect([usage('ByOwner'), usage('ByOwnerWithName')]).toEqual([1, 1]);
+
+    proxy.meter.reset();
+    await db.send(new UpdateCommand({ TableName: projections, Key: { PK: 'p1' }, UpdateExpression: 'SET filler = :f', ExpressionAttributeValues: { ':f': 'y'.repeat(3000) } }));
+    expect([usage('ByOwner'), usage('ByOwnerWithName')]).toEqual([0, 0]);
+
+    // name grows to 1,000: the INCLUDE entry is rewritten, the larger of before (1,015) and after (1,115) bytes.
+    await db.send(new UpdateCommand({ TableName: projections, Key: { PK: 'p1' }, UpdateExpression: 'SET #n = :n', ExpressionAttributeNames: { '#n': 'name' }, ExpressionAttributeValues: { ':n': 'n'.repeat(1000) } }));
+    expect([usage('ByOwner'), usage('ByOwnerWithName')]).toEqual([0, 2]);
+  });
+});
+
+test('per-key totals and the hottest keys are right when many keys are written and read at once', async () => {
+  // Key i gets i + 1 puts of a ((i % 3) + 1) KB item, all at the same time.
+  const keys = Array.from({ length: 10 }, (_, i) => ({ pk: uniqueId(`many${i}`), puts: i + 1, size: ((i % 3) + 1) * KB }));
+  await Promise.all(
+    keys.flatMap(({ pk, puts, size }) =>
+      Array.from({ length: puts }, () => db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, size) }))),
+    ),
+  );
+  for (const { pk, puts, size } of keys) expect(wcu(pk)).toBe((puts * size) / KB);
+  expect(proxy.meter.hottest('write')).toEqual({ ...table(keys[8]!.pk), wcu: 27, rcu: 0 });
+  expect(proxy.meter.totals().wcu).toBe(keys.reduce((sum, { puts, size }) => sum + (puts * size) / KB, 0));
+  expect(proxy.meter.operations().PutItem?.calls).toBe(55);
+
+  await Promise.all(
+    Array.from({ length: 5 }, () => db.send(new GetCommand({ TableName: tableName, Key: { PK: keys[3]!.pk, SK: '#' }, ConsistentRead: true }))),
+  );
+  expect(proxy.meter.hottest('read')).toMatchObject({ ...table(keys[3]!.pk), rcu: 5 });
+});
+
+describe('a real handler through the proxy', () => {
+  type Handlers = typeof import('../support/handlers');
+  let handlers: Handlers;
+  const session = () => makeSession({ search_meta: { filler: '' } });
+  /** A session whose stored item is `bytes` bytes (as shared/data/item-limits.ts counts them), with one event. */
+  async function seedSessionOfSize(bytes: number): Promise<string> {
+    const base = session();
+    const padded = { ...base, search_meta: { filler: 'x'.repeat(bytes - itemBytes(sessionItem(base))) } };
+    expect(itemBytes(sessionItem(padded))).toBe(bytes);
+    await handlers.writer().putEvents([makeEvent(padded.session_id, { created_at: padded.created_at + 1 })]);
+    await handlers.writer().upsertSession(padded);
+    return padded.session_id;
+  }
+
+  beforeAll(() => {
+    // The handlers build their client when their modules load: load a copy of them that points at the proxy.
+    const dynaliteEndpoint = process.env.DYNAMODB_ENDPOINT;
+    process.env.DYNAMODB_ENDPOINT = proxy.endpoint;
+    try {
+      jest.isolateModules(() => {
+        handlers = require('../support/handlers') as Handlers;
+      });
+    } finally {
+      process.env.DYNAMODB_ENDPOINT = dynaliteEndpoint;
+    }
+  });
+
+  test('a first schedule of a 4.7 KB session costs 1 WCU on the pointer, 5 on the session, 5 on its batch’s index key', async () => {
+    const sessionId = await seedSessionOfSize(KB_4_7);
+    proxy.meter.reset();
+    const answer = await handlers.scheduleOverHttp(sessionId);
+    expect(answer).toMatchObject({ status: 200, body: { status: 'scheduled' } });
+    const batch = `BATCH#${answer.body.batch_id}`;
+
+    const perKey = proxy.meter.keys().map(({ index, partitionKey, wcu, rcu }) => `${index ? `${index} ` : ''}${partitionKey}: ${wcu} WCU, ${rcu} RCU`);
+    console.log(`A first schedule of a 4.7 KB session, per key:\n  ${perKey.join('\n  ')}`);
+    // The pointer: one small UpdateItem (take a number).
+    expect(proxy.meter.usage(table('BATCH'))).toMatchObject({ wcu: 1, rcu: 0 });
+    // The session: a strongly consistent Query of the session and its first event (4.9 KB: 2 RCU),
+    // then the conditional UpdateItem that assigns it (4.8 KB after: 5 WCU).
+    expect(proxy.meter.usage(table(`SESSION#${sessionId}`))).toMatchObject({ wcu: 5, rcu: 2 });
+    // The assignment adds the whole session to GSI1 (projection ALL): 4.8 KB + 100 bytes, on the batch's key.
+    expect(proxy.meter.usage(onIndex(batch))).toMatchObject({ wcu: 5, rcu: 0 });
+    expect(proxy.meter.keys()).toHaveLength(3);
+    expect(proxy.meter.totals()).toEqual({ wcu: 11, rcu: 2 });
+  });
+});
