@@ -1,10 +1,10 @@
 /**
  * The DynamoDB realism proxy (test/support/dynamo-realism) held to DynamoDB's
  * published figures, through real SDK clients pointed at it: what a read or a
- * write costs and on which key. Item sizes are counted by hand in each test: a string's
+ * write costs and on which key, and throttling the SDK retries. Item sizes are counted by hand in each test: a string's
  * size is its length here (ASCII), plus its attribute name's.
  */
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -34,12 +34,22 @@ let proxy: RealismProxy;
 let db: DynamoDBDocumentClient;
 /** Straight to dynalite: to look at what was stored without being metered. */
 let direct: DynamoDBDocumentClient;
+/** Attempts the SDK sent through `db`, retries included (counted inside its retry loop). */
+let attempts = 0;
 
 beforeAll(async () => {
   await ensureTable(dynalite, tableName);
   proxy = await startRealismProxy({ target: dynalite });
   db = createDocumentClient({ endpoint: proxy.endpoint });
   direct = createDocumentClient({ endpoint: dynalite });
+  db.middlewareStack.add(
+    (next) => async (args) => {
+      attempts += 1;
+      return next(args);
+    },
+    // The SDK's retry middleware is finalizeRequest/high: low priority runs once per attempt.
+    { step: 'finalizeRequest', priority: 'low', name: 'countAttempts' },
+  );
 });
 
 afterAll(async () => {
@@ -48,7 +58,11 @@ afterAll(async () => {
   await proxy.close();
 });
 
-beforeEach(() => proxy.meter.reset());
+beforeEach(() => {
+  proxy.setOptions({ throttle: undefined });
+  proxy.meter.reset();
+  attempts = 0;
+});
 
 /** An item of exactly `bytes` bytes: PK, SK and `extra` (all strings), padded with a string attribute `filler`. */
 function itemOfSize(pk: string, bytes: number, extra: Record<string, string> = {}, sk = '#') {
@@ -238,7 +252,7 @@ describe('index writes cost the entry (keys + projected attributes + 100 bytes) 
     await expect(
       db.send(new PutCommand({ TableName: tableName, Item: indexed(pk, batch), ConditionExpression: 'attribute_not_exists(PK)' })),
     ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
-    expect(proxy.meter.keys()).toEqual([{ ...table(pk), wcu: 2, rcu: 0 }]);
+    expect(proxy.meter.keys()).toEqual([{ ...table(pk), wcu: 2, rcu: 0, throttled: 0 }]);
 
     const { Items } = await db.send(
       new QueryCommand({ TableName: tableName, IndexName: TABLE.gsi1.indexName, KeyConditionExpression: 'GSI1PK = :b', ExpressionAttributeValues: { ':b': batch } }),
@@ -296,7 +310,7 @@ test('per-key totals and the hottest keys are right when many keys are written a
     ),
   );
   for (const { pk, puts, size } of keys) expect(wcu(pk)).toBe((puts * size) / KB);
-  expect(proxy.meter.hottest('write')).toEqual({ ...table(keys[8]!.pk), wcu: 27, rcu: 0 });
+  expect(proxy.meter.hottest('write')).toEqual({ ...table(keys[8]!.pk), wcu: 27, rcu: 0, throttled: 0 });
   expect(proxy.meter.totals().wcu).toBe(keys.reduce((sum, { puts, size }) => sum + (puts * size) / KB, 0));
   expect(proxy.meter.operations().PutItem?.calls).toBe(55);
 
@@ -304,6 +318,107 @@ test('per-key totals and the hottest keys are right when many keys are written a
     Array.from({ length: 5 }, () => db.send(new GetCommand({ TableName: tableName, Key: { PK: keys[3]!.pk, SK: '#' }, ConsistentRead: true }))),
   );
   expect(proxy.meter.hottest('read')).toMatchObject({ ...table(keys[3]!.pk), rcu: 5 });
+});
+
+describe('throttling per key', () => {
+  let randomSpy: jest.SpyInstance | undefined;
+  afterEach(() => randomSpy?.mockRestore());
+
+  test('past its bucket a key is throttled: the SDK retries, then surfaces ProvisionedThroughputExceededException; other keys are not', async () => {
+    // 1/1000 of DynamoDB's rate: 1 WCU per second, 1 WCU of burst.
+    proxy.setOptions({ throttle: { scale: 1 / 1000 } });
+    // The SDK waits random() × its backoff between attempts: drawing 0 keeps every retry but not the wait.
+    randomSpy = jest.spyOn(Math, 'random').mockReturnValue(0);
+    const [hot, cool] = [uniqueId('hot'), uniqueId('cool')];
+    // The bucket admits a request while above zero; the 5 WCU put then leaves it at -4 WCU.
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(hot, KB_4_7) }));
+    attempts = 0;
+
+    const error = await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(hot, 100) })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProvisionedThroughputExceededException);
+    expect(error).toMatchObject({
+      $metadata: { httpStatusCode: 400, attempts: 3 },
+      ThrottlingReasons: [{ reason: 'TableWriteKeyRangeThroughputExceeded', resource: expect.stringMatching(new RegExp(`:table/${tableName}$`)) }],
+    });
+    expect(attempts).toBe(3);
+    expect(proxy.meter.usage(table(hot))).toMatchObject({ wcu: 5, throttled: 3 });
+    expect(proxy.meter.operations().PutItem).toMatchObject({ calls: 4, throttled: 3 });
+    // Not forwarded: the stored item is still the 4.7 KB one.
+    const { Item } = await direct.send(new GetCommand({ TableName: tableName, Key: { PK: hot, SK: '#' } }));
+    expect(itemBytes(Item!)).toBe(KB_4_7);
+
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(cool, 100) }));
+    expect(proxy.meter.usage(table(cool))).toMatchObject({ wcu: 1, throttled: 0 });
+  });
+
+  test('a throttle shorter than the retries is absorbed: the SDK retries after its backoff and succeeds', async () => {
+    // 10 WCU per second, 10 of burst; the SDK's first retry after a throttle waits 0.5 × 1 s here.
+    proxy.setOptions({ throttle: { scale: 1 / 100 } });
+    randomSpy = jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    const pk = uniqueId('burst');
+    const retried: number[] = [];
+    for (let i = 0; i < 40 && retried.length === 0; i++) {
+      const { $metadata } = await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, KB) }));
+      if (($metadata.attempts ?? 1) > 1) retried.push(i);
+    }
+    expect(retried).toHaveLength(1);
+    expect(proxy.meter.usage(table(pk)).throttled).toBe(1);
+    expect(proxy.meter.operations().PutItem?.throttled).toBe(1);
+  });
+
+  test('below the rate nothing is throttled, even past the burst', async () => {
+    // 10 WCU per second: 20 writes of 1 WCU at 8 per second, twice the burst in all.
+    proxy.setOptions({ throttle: { scale: 1 / 100 } });
+    const pk = uniqueId('steady');
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now();
+      await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, KB) }));
+      await new Promise((resolve) => setTimeout(resolve, 125 - (performance.now() - started)));
+    }
+    expect(attempts).toBe(20);
+    expect(proxy.meter.usage(table(pk))).toMatchObject({ wcu: 20, throttled: 0 });
+  });
+
+  test('a hot index partition throttles the table writes that would write to it, whatever their own key', async () => {
+    proxy.setOptions({ throttle: { scale: 1 / 1000 } });
+    const once = createDocumentClient({ endpoint: proxy.endpoint, maxAttempts: 1 });
+    const batch = uniqueId('BATCH#hot');
+    const assign = (pk: string, n: number) =>
+      once.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: { PK: pk, SK: '#' },
+          UpdateExpression: 'SET #ipk = :batch, #isk = :n, filler = :filler',
+          ExpressionAttributeNames: { '#ipk': TABLE.gsi1.partitionKey, '#isk': TABLE.gsi1.sortKey },
+          ExpressionAttributeValues: { ':batch': batch, ':n': n, ':filler': 'x'.repeat(2000) },
+        }),
+      );
+    const [first, second] = [uniqueId('idx'), uniqueId('idx')];
+    await assign(first, 1);
+    const error = await assign(second, 2).catch((e: unknown) => e);
+    once.destroy();
+    expect(error).toMatchObject({
+      name: 'ProvisionedThroughputExceededException',
+      ThrottlingReasons: [{ reason: 'IndexWriteKeyRangeThroughputExceeded', resource: expect.stringMatching(/\/index\/GSI1$/) }],
+    });
+    expect(proxy.meter.usage(onIndex(batch))).toMatchObject({ wcu: 3, throttled: 1 });
+    expect(proxy.meter.usage(table(second))).toMatchObject({ wcu: 0, throttled: 0 });
+  });
+
+  test('reads have their own buckets, at 3,000 RCU per second scaled', async () => {
+    // 3 RCU per second: a 5 KB strongly consistent read (2 RCU) twice, then refused.
+    proxy.setOptions({ throttle: { scale: 1 / 1000 } });
+    const pk = uniqueId('reads');
+    await db.send(new PutCommand({ TableName: tableName, Item: itemOfSize(pk, 5 * KB) }));
+    const once = createDocumentClient({ endpoint: proxy.endpoint, maxAttempts: 1 });
+    const read = () => once.send(new GetCommand({ TableName: tableName, Key: { PK: pk, SK: '#' }, ConsistentRead: true }));
+    await read();
+    await read();
+    const error = await read().catch((e: unknown) => e);
+    once.destroy();
+    expect(error).toMatchObject({ name: 'ProvisionedThroughputExceededException', ThrottlingReasons: [{ reason: 'TableReadKeyRangeThroughputExceeded' }] });
+    expect(proxy.meter.usage(table(pk))).toMatchObject({ rcu: 4, throttled: 1 });
+  });
 });
 
 describe('a real handler through the proxy', () => {
@@ -351,5 +466,34 @@ describe('a real handler through the proxy', () => {
     expect(proxy.meter.usage(onIndex(batch))).toMatchObject({ wcu: 5, rcu: 0 });
     expect(proxy.meter.keys()).toHaveLength(3);
     expect(proxy.meter.totals()).toEqual({ wcu: 11, rcu: 2 });
+  });
+
+  test('at a tiny scale the batch’s index key is what throttles schedules: 503 with Retry-After, then the retry schedules', async () => {
+    // 10 WCU per second on every key: each schedule puts 5 on the collecting batch's index key.
+    const ids = await Promise.all(Array.from({ length: 6 }, () => seedSessionOfSize(KB_4_7)));
+    proxy.setOptions({ throttle: { scale: 1 / 100 } });
+    const randomSpy = jest.spyOn(Math, 'random').mockReturnValue(0);
+    try {
+      const answers = [];
+      for (const id of ids) {
+        const answer = await handlers.scheduleOverHttp(id);
+        answers.push(answer);
+        if (answer.status === 503) break;
+      }
+      const refused = answers.at(-1)!;
+      expect(refused).toMatchObject({ status: 503, body: { error: { code: 'service_unavailable' } } });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      const scheduled = answers.slice(0, -1);
+      expect(scheduled.length).toBeGreaterThanOrEqual(2);
+      expect(scheduled.every((a) => a.body.status === 'scheduled')).toBe(true);
+      const hot = proxy.meter.keys().filter((usage) => usage.throttled > 0);
+      expect(hot).toEqual([expect.objectContaining({ index: TABLE.gsi1.indexName, partitionKey: `BATCH#${scheduled[0]!.body.batch_id}` })]);
+
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const retried = await handlers.scheduleOverHttp(ids[answers.length - 1]!);
+      expect(retried).toMatchObject({ status: 200, body: { status: 'scheduled', batch_id: scheduled[0]!.body.batch_id } });
+    } finally {
+      randomSpy.mockRestore();
+    }
   });
 });

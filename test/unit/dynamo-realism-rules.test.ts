@@ -1,12 +1,14 @@
 /**
  * The rules under the DynamoDB realism proxy, one by one: item sizes, capacity
- * units, index entries by projection, and the expressions the proxy reads. The proxy itself is checked end to end in
+ * units, index entries by projection, the token bucket, and the expressions the
+ * proxy reads. The proxy itself is checked end to end in
  * test/integration/dynamo-realism.test.ts.
  */
 import { indexChanges, indexEntry, readUnits, writeCharges, writeUnits } from '../support/dynamo-realism/capacity';
-import { queryPartitionValue, readingEverything } from '../support/dynamo-realism/expressions';
+import { queryPartitionValue, readingEverything, valueAfterUpdate } from '../support/dynamo-realism/expressions';
 import { itemSize, numberSize, valueSize } from '../support/dynamo-realism/item-size';
 import type { IndexSchema, TableSchema } from '../support/dynamo-realism/table-schema';
+import { ThrottleBuckets } from '../support/dynamo-realism/throttle';
 import type { AttributeValue, Item } from '../support/dynamo-realism/wire';
 
 describe('item sizes (DynamoDB developer guide, "DynamoDB item sizes and formats")', () => {
@@ -120,6 +122,29 @@ describe('index entries and what a write costs on them', () => {
   });
 });
 
+describe('a token bucket per key', () => {
+  test('holds one second at the scaled rate, refills continuously, admits while above zero and may go below', () => {
+    let now = 0;
+    const buckets = new ThrottleBuckets(1 / 100, () => now);
+    const key = { table: 't', partitionKey: 'k' };
+    const charge = (units: number) => buckets.debit([{ ...key, kind: 'write', units }]);
+    expect(buckets.empty('write', [key])).toEqual([]);
+    charge(15);
+    expect(buckets.empty('write', [key])).toEqual([key]);
+    now = 400;
+    expect(buckets.empty('write', [key])).toEqual([key]);
+    now = 600;
+    expect(buckets.empty('write', [key])).toEqual([]);
+    // Ten idle seconds refill one second's worth, not ten: 10 units, then empty.
+    now = 10_600;
+    charge(10);
+    expect(buckets.empty('write', [key])).toEqual([key]);
+    // Reads have their own bucket, at three times the rate.
+    buckets.debit([{ ...key, kind: 'read', units: 29 }]);
+    expect(buckets.empty('read', [key])).toEqual([]);
+  });
+});
+
 describe('expressions the proxy reads', () => {
   test('the partition key value a Query reads, in every form of key condition', () => {
     const values = { ':pk': { S: 'a' }, ':sk': { N: '3' } };
@@ -127,6 +152,21 @@ describe('expressions the proxy reads', () => {
     expect(queryPartitionValue({ KeyConditionExpression: '(:pk = PK)', ExpressionAttributeValues: values }, 'PK')).toEqual({ S: 'a' });
     expect(queryPartitionValue({ KeyConditions: { PK: { ComparisonOperator: 'EQ', AttributeValueList: [{ S: 'b' }] } } }, 'PK')).toEqual({ S: 'b' });
     expect(queryPartitionValue({ KeyConditionExpression: 'SK = :sk', ExpressionAttributeValues: values }, 'PK')).toBeUndefined();
+  });
+
+  test('what an update leaves in an index key attribute', () => {
+    const before: Item = { GSI1PK: { S: 'old' } };
+    const update = (UpdateExpression: string) => ({
+      UpdateExpression,
+      ExpressionAttributeNames: { '#k': 'GSI1PK' },
+      ExpressionAttributeValues: { ':v': { S: 'new' }, ':n': { N: '1' } },
+    });
+    expect(valueAfterUpdate(update('SET a = :n, #k = :v'), 'GSI1PK', before)).toEqual({ S: 'new' });
+    expect(valueAfterUpdate(update('SET #k = if_not_exists(#k, :v)'), 'GSI1PK', before)).toEqual({ S: 'old' });
+    expect(valueAfterUpdate(update('SET #k = if_not_exists(#k, :v)'), 'GSI1PK', undefined)).toEqual({ S: 'new' });
+    expect(valueAfterUpdate(update('SET a = list_append(a, :n) REMOVE b, #k'), 'GSI1PK', before)).toBeUndefined();
+    expect(valueAfterUpdate(update('ADD counter :n'), 'GSI1PK', before)).toEqual({ S: 'old' });
+    expect(valueAfterUpdate({ AttributeUpdates: { GSI1PK: { Action: 'PUT', Value: { S: 'put' } } } }, 'GSI1PK', before)).toEqual({ S: 'put' });
   });
 
   test('a read without its filter, projection and count keeps only the names and values its key condition uses', () => {

@@ -8,11 +8,17 @@ import type { Charge, Partition } from './capacity';
 export interface PartitionUsage extends Partition {
   wcu: number;
   rcu: number;
+  /** Requests (or batch items) refused because this key's bucket was empty. */
+  throttled: number;
 }
 
 export interface OperationUsage {
-  /** Requests received. */
+  /** Requests received, throttled ones included. */
   calls: number;
+  /** Requests answered with ProvisionedThroughputExceededException. */
+  throttled: number;
+  /** Batch items handed back in UnprocessedItems or UnprocessedKeys. */
+  unprocessed: number;
   wcu: number;
   rcu: number;
 }
@@ -41,7 +47,7 @@ export class CapacityMeter {
   /** The totals of one partition key value (zeros if it was never charged). */
   usage(partition: Partition): PartitionUsage {
     const usage = this.partitions.get(partitionId(partition));
-    return usage ? { ...usage } : { ...partition, wcu: 0, rcu: 0 };
+    return usage ? { ...usage } : { ...partition, wcu: 0, rcu: 0, throttled: 0 };
   }
 
   /** The key with the most write units (kind 'write') or read units (kind 'read'). */
@@ -90,6 +96,16 @@ export class CapacityMeter {
     }
   }
 
+  /** `partitions` were over their rate; `refused` tells whether the whole request was. */
+  throttled(operation: string, partitions: readonly Partition[], refused: boolean): void {
+    for (const partition of partitions) this.partition(partition).throttled += 1;
+    if (refused) this.operation(operation).throttled += 1;
+  }
+
+  unprocessed(operation: string, count: number): void {
+    this.operation(operation).unprocessed += count;
+  }
+
   scanned(table: string, index: string | undefined, units: number): void {
     const id = `${table}\u0000${index ?? ''}`;
     let usage = this.scanTotals.get(id);
@@ -104,7 +120,7 @@ export class CapacityMeter {
     let usage = this.partitions.get(id);
     if (!usage) {
       const { table, index, partitionKey } = partition;
-      usage = { ...(index ? { table, index } : { table }), partitionKey, wcu: 0, rcu: 0 };
+      usage = { ...(index ? { table, index } : { table }), partitionKey, wcu: 0, rcu: 0, throttled: 0 };
       this.partitions.set(id, usage);
     }
     return usage;
@@ -112,7 +128,7 @@ export class CapacityMeter {
 
   private operation(name: string): OperationUsage {
     let usage = this.operationTotals.get(name);
-    if (!usage) this.operationTotals.set(name, (usage = { calls: 0, wcu: 0, rcu: 0 }));
+    if (!usage) this.operationTotals.set(name, (usage = { calls: 0, throttled: 0, unprocessed: 0, wcu: 0, rcu: 0 }));
     return usage;
   }
 }

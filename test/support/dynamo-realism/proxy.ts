@@ -1,13 +1,13 @@
 /**
  * The DynamoDB realism proxy: an HTTP server on 127.0.0.1 in front of dynalite
- * that speaks DynamoDB's JSON 1.0 protocol and meters what DynamoDB would bill,
- * per partition key value. For tests and the benchmark only: nothing under
- * functions/, shared/ or infra/ may import it.
+ * that speaks DynamoDB's JSON 1.0 protocol, so an SDK client pointed at it runs
+ * its own retries against what the proxy answers. For tests and the benchmark
+ * only: nothing under functions/, shared/ or infra/ may import it.
  *
- *   const proxy = await startRealismProxy({ target: process.env.DYNAMODB_ENDPOINT! });
+ *   const proxy = await startRealismProxy({ target: process.env.DYNAMODB_ENDPOINT!, throttle: { scale: 1 / 100 } });
  *   const db = createDocumentClient({ endpoint: proxy.endpoint });
  *   …
- *   proxy.meter.hottest('write'); // { table, index?, partitionKey, wcu, rcu }
+ *   proxy.meter.hottest('write'); // { table, index?, partitionKey, wcu, rcu, throttled }
  *   await proxy.close();
  */
 import { randomBytes } from 'node:crypto';
@@ -15,14 +15,15 @@ import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Serv
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { MeterReadings } from './meter';
-import { Realism, type Answer } from './realism';
+import { Realism, type Answer, type RealismOptions } from './realism';
 import { Upstream, UpstreamError, type WireResponse } from './upstream';
 import type { Body } from './wire';
 
+export type { RealismOptions } from './realism';
 export type { MeterReadings, OperationUsage, PartitionUsage, ScanUsage } from './meter';
 export type { Partition } from './capacity';
 
-export interface RealismProxyOptions {
+export interface RealismProxyOptions extends RealismOptions {
   /** The DynamoDB-compatible endpoint behind the proxy, e.g. dynalite's `http://127.0.0.1:PORT`. */
   target: string;
 }
@@ -31,6 +32,7 @@ export interface RealismProxy {
   /** Where to point a DynamoDB client, e.g. `createDocumentClient({ endpoint })`. */
   endpoint: string;
   meter: MeterReadings;
+  setOptions(options: RealismOptions): void;
   close(): Promise<void>;
 }
 
@@ -38,9 +40,9 @@ const TARGET_PREFIX = 'DynamoDB_20120810.';
 // Hop-by-hop headers, and the ones recomputed for the bytes actually sent.
 const NOT_COPIED = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length']);
 
-export async function startRealismProxy({ target }: RealismProxyOptions): Promise<RealismProxy> {
+export async function startRealismProxy({ target, ...options }: RealismProxyOptions): Promise<RealismProxy> {
   const upstream = new Upstream(target);
-  const realism = new Realism(upstream);
+  const realism = new Realism(upstream, options);
   const server = createServer((request, response) => {
     serve(realism, upstream, request, response).catch((error: unknown) => response.destroy(error as Error));
   });
@@ -53,6 +55,7 @@ export async function startRealismProxy({ target }: RealismProxyOptions): Promis
   return {
     endpoint: `http://127.0.0.1:${port}`,
     meter: realism.meter,
+    setOptions: (next) => realism.setOptions(next),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));

@@ -1,16 +1,31 @@
 /**
  * What the proxy does with each DynamoDB operation on its way to dynalite:
- * meters it as DynamoDB bills it. Operations it does not know pass through
- * unmetered.
+ * meters it as DynamoDB bills it and, when asked, throttles hot keys.
+ * Operations it does not know pass through unmetered.
  */
-import { readUnits, tablePartition, writeCharges, type Charge, type Partition } from './capacity';
-import { narrowsAttributes, narrowsItems, queryPartitionValue, readingEverything } from './expressions';
+import {
+  indexEntry,
+  indexPartition,
+  readUnits,
+  tablePartition,
+  writeCharges,
+  type CapacityKind,
+  type Charge,
+  type Partition,
+} from './capacity';
+import { narrowsAttributes, narrowsItems, queryPartitionValue, readingEverything, valueAfterUpdate } from './expressions';
 import { ItemLocks } from './item-locks';
 import { itemSize } from './item-size';
 import { CapacityMeter } from './meter';
-import { keyId, keyOf, scalarText, SchemaCache, type TableDescription, type TableSchema } from './table-schema';
+import { keyAttributes, keyId, keyOf, scalarText, SchemaCache, type TableDescription, type TableSchema } from './table-schema';
+import { ThrottleBuckets } from './throttle';
 import { Upstream, UpstreamError, type WireResponse } from './upstream';
 import { errorName, type Body, type Item } from './wire';
+
+export interface RealismOptions {
+  /** Throttle every key at DynamoDB's per-partition rates times `scale` (e.g. 1/100), one second of burst. Off when unset. */
+  throttle?: { scale: number } | undefined;
+}
 
 /** An answer to the client: upstream's bytes as they came (`wire`), or a body of the proxy's own. */
 export interface Answer {
@@ -26,20 +41,42 @@ type WriteOperation = 'PutItem' | 'UpdateItem' | 'DeleteItem';
 type WriteRequest = { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } };
 type KeysAndAttributes = Body & { Keys?: Item[] };
 
+const THROTTLED = 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException';
+// What DynamoDB says when one key of an on-demand table is over its partition's rate.
+const THROTTLED_MESSAGE =
+  'Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or ' +
+  'index so please try again shortly. If exceptions persist, check if you have a hot key: ' +
+  'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html';
+
+const reply = (status: number, body: Body): Answer => ({ status, body });
 const sumSizes = (items: readonly Item[]): number => items.reduce((sum, item) => sum + itemSize(item), 0);
 
 export class Realism {
   readonly meter = new CapacityMeter();
   private readonly schemas: SchemaCache;
   private readonly locks = new ItemLocks();
+  private options: RealismOptions;
+  private buckets: ThrottleBuckets | undefined;
 
-  constructor(private readonly upstream: Upstream) {
+  constructor(
+    private readonly upstream: Upstream,
+    options: RealismOptions,
+  ) {
     this.schemas = new SchemaCache((tableName) =>
       upstream.call<TableDescription>('DescribeTable', { TableName: tableName }).catch((error: unknown) => {
         if (error instanceof UpstreamError && errorName(error.body) === 'ResourceNotFoundException') return undefined;
         throw error;
       }),
     );
+    this.options = checked(options);
+    this.buckets = this.options.throttle && new ThrottleBuckets(this.options.throttle.scale);
+  }
+
+  /** Changes the options given; a new throttle starts with full buckets. */
+  setOptions(options: RealismOptions): void {
+    const next = checked({ ...this.options, ...options });
+    if ('throttle' in options) this.buckets = next.throttle && new ThrottleBuckets(next.throttle.scale);
+    this.options = next;
   }
 
   handle(operation: string, request: Body, forward: Forward): Promise<Answer> {
@@ -75,6 +112,10 @@ export class Realism {
     if (!schema || !key) return forward();
     return this.locks.run([keyId(schema.name, key)], async () => {
       const before = await this.upstream.getItem(schema.name, key);
+      const touched = writePartitions(schema, key, before, predictedAfter(operation, request, schema, key, before));
+      const refused = this.refuse(operation, 'write', [schema], touched);
+      if (refused) return refused;
+
       const answer = await forward();
       const conditionFailed = errorName(answer.body) === 'ConditionalCheckFailedException';
       if (answer.status !== 200 && !conditionFailed) return answer;
@@ -108,11 +149,31 @@ export class Realism {
       const pending = await Promise.all(
         known.map(async (write) => ({ ...write, before: await this.upstream.getItem(write.table, write.key) })),
       );
-      const answer = await forward();
+      const throttled: Partition[] = [];
+      const fates = pending.map(({ schema, write, key, before }) => {
+        const empty = this.buckets?.empty('write', writePartitions(schema, key, before, write.PutRequest?.Item)) ?? [];
+        throttled.push(...empty);
+        return empty.length > 0 ? 'throttled' : 'sent';
+      });
+      // DynamoDB API reference, "BatchWriteItem": when no request can be written for lack of throughput, the call is throttled.
+      if (fates.every((fate) => fate === 'throttled')) return this.refused('BatchWriteItem', 'write', [...schemas.values()], throttled);
+      this.meter.throttled('BatchWriteItem', throttled, false);
+
+      const sent = pending.filter((_, i) => fates[i] === 'sent');
+      const heldBack = pending.filter((_, i) => fates[i] !== 'sent');
+      const grouped = (writes: typeof pending) => {
+        const byTable: Record<string, WriteRequest[]> = {};
+        for (const { table, write } of writes) (byTable[table] ??= []).push(write);
+        return byTable;
+      };
+      const answer = heldBack.length === 0 ? await forward() : await forward({ ...request, RequestItems: grouped(sent) });
       if (answer.status !== 200) return answer;
       // DynamoDB developer guide, "DynamoDB read and write operations": each request is billed as its own PutItem or DeleteItem.
-      for (const { schema, write, key, before } of pending) this.settleWrite('BatchWriteItem', schema, key, before, write.PutRequest?.Item);
-      return answer;
+      for (const { schema, write, key, before } of sent) this.settleWrite('BatchWriteItem', schema, key, before, write.PutRequest?.Item);
+      if (heldBack.length === 0) return answer;
+      this.meter.unprocessed('BatchWriteItem', heldBack.length);
+      // dynalite never leaves a request unprocessed itself, so these are all there are.
+      return reply(200, { ...answer.body, UnprocessedItems: grouped(heldBack) });
     });
   }
 
@@ -120,11 +181,15 @@ export class Realism {
     const schema = await this.schemas.get(String(request.TableName));
     const key = request.Key as Item | undefined;
     if (!schema || !key || !keyOf(schema, key)) return forward();
+    const partition = tablePartition(schema, key);
+    const refused = this.refuse('GetItem', 'read', [schema], [partition]);
+    if (refused) return refused;
+
     const answer = await forward();
     if (answer.status !== 200) return answer;
     // DynamoDB developer guide, "DynamoDB read and write operations": a projection does not lower the cost.
     const item = narrowsAttributes(request) ? await this.upstream.getItem(schema.name, key) : (answer.body.Item as Item | undefined);
-    this.bill('GetItem', [{ ...tablePartition(schema, key), kind: 'read', units: readUnits(itemSize(item), request.ConsistentRead === true) }]);
+    this.bill('GetItem', [{ ...partition, kind: 'read', units: readUnits(itemSize(item), request.ConsistentRead === true) }]);
     return answer;
   }
 
@@ -137,7 +202,22 @@ export class Realism {
     );
     if (reads.length === 0 || reads.some(({ schema, key }) => !keyOf(schema, key))) return forward();
 
-    const answer = await forward();
+    const throttled: Partition[] = [];
+    const sent = reads.filter(({ schema, key }) => {
+      const empty = this.buckets?.empty('read', [tablePartition(schema, key)]) ?? [];
+      throttled.push(...empty);
+      return empty.length === 0;
+    });
+    // DynamoDB API reference, "BatchGetItem": when no item can be read for lack of throughput, the call is throttled.
+    if (sent.length === 0) return this.refused('BatchGetItem', 'read', [...schemas.values()], throttled);
+    this.meter.throttled('BatchGetItem', throttled, false);
+    const heldBack = reads.filter((read) => !sent.includes(read));
+    const grouped = (keys: typeof reads) => {
+      const byTable: Record<string, KeysAndAttributes & { Keys: Item[] }> = {};
+      for (const { table, spec, key } of keys) (byTable[table] ??= { ...spec, Keys: [] }).Keys.push(key);
+      return byTable;
+    };
+    const answer = heldBack.length === 0 ? await forward() : await forward({ ...request, RequestItems: grouped(sent) });
     if (answer.status !== 200) return answer;
 
     const responses = (answer.body.Responses ?? {}) as Record<string, Item[]>;
@@ -149,11 +229,13 @@ export class Realism {
       }
     }
     // DynamoDB developer guide, "DynamoDB read and write operations": each item is rounded up to 4 KB on its own.
-    for (const { table, schema, spec, key } of reads) {
+    for (const { table, schema, spec, key } of sent) {
       const item = narrowsAttributes(spec) ? await this.upstream.getItem(table, key) : found.get(keyId(table, key));
       this.bill('BatchGetItem', [{ ...tablePartition(schema, key), kind: 'read', units: readUnits(itemSize(item), spec.ConsistentRead === true) }]);
     }
-    return answer;
+    if (heldBack.length === 0) return answer;
+    this.meter.unprocessed('BatchGetItem', heldBack.length);
+    return reply(200, { ...answer.body, UnprocessedKeys: grouped(heldBack) });
   }
 
   private async query(request: Body, forward: Forward): Promise<Answer> {
@@ -162,6 +244,9 @@ export class Realism {
     const keyValue = schema && queryPartitionValue(request, (index ?? schema).partitionKey);
     if (!schema || (request.IndexName !== undefined && !index) || !keyValue) return forward();
     const partition: Partition = { table: schema.name, ...(index ? { index: index.name } : {}), partitionKey: scalarText(keyValue) };
+    const refused = this.refuse('Query', 'read', [schema], [partition]);
+    if (refused) return refused;
+
     const answer = await forward();
     if (answer.status !== 200) return answer;
 
@@ -196,6 +281,27 @@ export class Realism {
 
   private bill(operation: string, charges: readonly Charge[]): void {
     this.meter.charge(operation, charges);
+    this.buckets?.debit(charges);
+  }
+
+  /** A throttling answer if one of `partitions` is over its rate, else undefined. */
+  private refuse(operation: string, kind: CapacityKind, schemas: readonly TableSchema[], partitions: readonly Partition[]): Answer | undefined {
+    const empty = this.buckets?.empty(kind, partitions) ?? [];
+    return empty.length > 0 ? this.refused(operation, kind, schemas, empty) : undefined;
+  }
+
+  /** DynamoDB's throttling answer, with a reason per resource as DynamoDB gives them. */
+  private refused(operation: string, kind: CapacityKind, schemas: readonly TableSchema[], partitions: readonly Partition[]): Answer {
+    this.meter.throttled(operation, partitions, true);
+    const reasons = new Map<string, { reason: string; resource: string }>();
+    for (const { table, index: indexName } of partitions) {
+      const schema = schemas.find(({ name }) => name === table)!;
+      const index = schema.indexes.find(({ name }) => name === indexName);
+      const reason = `${index ? 'Index' : 'Table'}${kind === 'write' ? 'Write' : 'Read'}KeyRangeThroughputExceeded`;
+      const resource = index?.arn ?? schema.arn;
+      reasons.set(`${reason} ${resource}`, { reason, resource });
+    }
+    return reply(400, { __type: THROTTLED, message: THROTTLED_MESSAGE, ThrottlingReasons: [...reasons.values()] });
   }
 
   private async schemasOf(tableNames: readonly string[]): Promise<Map<string, TableSchema> | undefined> {
@@ -203,4 +309,42 @@ export class Realism {
     if (schemas.some((schema) => !schema)) return undefined;
     return new Map(schemas.map((schema) => [schema!.name, schema!]));
   }
+}
+
+/**
+ * The partitions a write will charge: its item's table partition, and each index partition its
+ * entry is in before or will be in after. DynamoDB throttles the table write when an index
+ * partition it would write to is over its rate (DynamoDB developer guide, "Key range throughput
+ * exceeded (hot partitions)").
+ */
+function writePartitions(schema: TableSchema, key: Item, before: Item | undefined, after: Item | undefined): Partition[] {
+  const partitions = new Map<string, Partition>();
+  const add = (partition: Partition) => partitions.set(`${partition.index ?? ''}\u0000${partition.partitionKey}`, partition);
+  add(tablePartition(schema, key));
+  for (const index of schema.indexes) {
+    for (const item of [before, after]) {
+      const entry = indexEntry(schema, index, item);
+      if (entry) add(indexPartition(schema, index, entry));
+    }
+  }
+  return [...partitions.values()];
+}
+
+/** The item as the write will leave it, as far as its index keys go: enough to know which index partitions it writes. */
+function predictedAfter(operation: WriteOperation, request: Body, schema: TableSchema, key: Item, before: Item | undefined): Item | undefined {
+  if (operation === 'PutItem') return request.Item as Item;
+  if (operation === 'DeleteItem') return undefined;
+  const after: Item = { ...before, ...key };
+  for (const name of new Set(schema.indexes.flatMap((index) => keyAttributes(index)))) {
+    const value = valueAfterUpdate(request, name, before);
+    if (value) after[name] = value;
+    else delete after[name];
+  }
+  return after;
+}
+
+function checked(options: RealismOptions): RealismOptions {
+  const { throttle } = options;
+  if (throttle && !(throttle.scale > 0)) throw new RangeError(`throttle.scale must be above 0, got ${throttle.scale}`);
+  return options;
 }
