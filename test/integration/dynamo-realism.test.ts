@@ -1,8 +1,9 @@
 /**
  * The DynamoDB realism proxy (test/support/dynamo-realism) held to DynamoDB's
  * published figures, through real SDK clients pointed at it: what a read or a
- * write costs and on which key, and throttling the SDK retries. Item sizes are counted by hand in each test: a string's
- * size is its length here (ASCII), plus its attribute name's.
+ * write costs and on which key, throttling the SDK retries, and index lag.
+ * Item sizes are counted by hand in each test: a string's size is its length
+ * here (ASCII), plus its attribute name's.
  */
 import { CreateTableCommand, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
@@ -59,7 +60,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  proxy.setOptions({ throttle: undefined });
+  proxy.setOptions({ throttle: undefined, indexLagMs: 0 });
   proxy.meter.reset();
   attempts = 0;
 });
@@ -418,6 +419,44 @@ describe('throttling per key', () => {
     once.destroy();
     expect(error).toMatchObject({ name: 'ProvisionedThroughputExceededException', ThrottlingReasons: [{ reason: 'TableReadKeyRangeThroughputExceeded' }] });
     expect(proxy.meter.usage(table(pk))).toMatchObject({ rcu: 4, throttled: 1 });
+  });
+});
+
+describe('index lag', () => {
+  test('an index Query does not show a fresh entry for lagMs, then shows it; the table shows it at once', async () => {
+    proxy.setOptions({ indexLagMs: 400 });
+    const batch = uniqueId('BATCH#lag');
+    const pk = uniqueId('lag');
+    const byBatch = { TableName: tableName, IndexName: TABLE.gsi1.indexName, KeyConditionExpression: 'GSI1PK = :b', ExpressionAttributeValues: { ':b': batch } };
+    await db.send(new PutCommand({ TableName: tableName, Item: { PK: uniqueId('lag'), SK: '#', GSI1PK: batch, GSI1SK: 1 } }));
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    const written = performance.now();
+    await db.send(new PutCommand({ TableName: tableName, Item: { PK: pk, SK: '#', GSI1PK: batch, GSI1SK: 2 } }));
+
+    const early = await db.send(new QueryCommand(byBatch));
+    expect(early).toMatchObject({ Count: 1, ScannedCount: 1, Items: [{ GSI1SK: 1 }] });
+    expect((await db.send(new GetCommand({ TableName: tableName, Key: { PK: pk, SK: '#' } }))).Item).toBeDefined();
+
+    await new Promise((resolve) => setTimeout(resolve, 400 - (performance.now() - written) + 20));
+    const late = await db.send(new QueryCommand(byBatch));
+    expect(late).toMatchObject({ Count: 2, Items: [{ GSI1SK: 1 }, { GSI1SK: 2 }] });
+  });
+
+  test('an entry that changes is hidden again; a Query that would hide entries it cannot tell apart is refused', async () => {
+    proxy.setOptions({ indexLagMs: 300 });
+    const batch = uniqueId('BATCH#lag');
+    const key = { PK: uniqueId('lag'), SK: '#' };
+    await db.send(new PutCommand({ TableName: tableName, Item: { ...key, GSI1PK: batch, GSI1SK: 1 } }));
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const byBatch = { TableName: tableName, IndexName: TABLE.gsi1.indexName, KeyConditionExpression: 'GSI1PK = :b', ExpressionAttributeValues: { ':b': batch } };
+    expect((await db.send(new QueryCommand(byBatch))).Count).toBe(1);
+    await db.send(new UpdateCommand({ TableName: tableName, Key: key, UpdateExpression: 'SET note = :n', ExpressionAttributeValues: { ':n': 'changed' } }));
+    expect((await db.send(new QueryCommand(byBatch))).Count).toBe(0);
+
+    await expect(db.send(new QueryCommand({ ...byBatch, Select: 'COUNT' }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining('index lag'),
+    });
   });
 });
 

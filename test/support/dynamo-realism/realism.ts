@@ -1,9 +1,10 @@
 /**
  * What the proxy does with each DynamoDB operation on its way to dynalite:
- * meters it as DynamoDB bills it and, when asked, throttles hot keys.
- * Operations it does not know pass through unmetered.
+ * meters it as DynamoDB bills it and, when asked, throttles hot keys and lags
+ * the indexes. Operations it does not know pass through unmetered.
  */
 import {
+  indexChanges,
   indexEntry,
   indexPartition,
   readUnits,
@@ -14,6 +15,7 @@ import {
   type Partition,
 } from './capacity';
 import { narrowsAttributes, narrowsItems, queryPartitionValue, readingEverything, valueAfterUpdate } from './expressions';
+import { IndexLag } from './index-lag';
 import { ItemLocks } from './item-locks';
 import { itemSize } from './item-size';
 import { CapacityMeter } from './meter';
@@ -25,6 +27,8 @@ import { errorName, type Body, type Item } from './wire';
 export interface RealismOptions {
   /** Throttle every key at DynamoDB's per-partition rates times `scale` (e.g. 1/100), one second of burst. Off when unset. */
   throttle?: { scale: number } | undefined;
+  /** An index Query shows an entry only this long after the write that added or changed it (0: at once). */
+  indexLagMs?: number;
 }
 
 /** An answer to the client: upstream's bytes as they came (`wire`), or a body of the proxy's own. */
@@ -47,14 +51,17 @@ const THROTTLED_MESSAGE =
   'Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling your table or ' +
   'index so please try again shortly. If exceptions persist, check if you have a hot key: ' +
   'https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html';
+const VALIDATION = 'com.amazon.coral.validate#ValidationException';
 
 const reply = (status: number, body: Body): Answer => ({ status, body });
+const indexId = (table: string, index: string): string => `${table}/${index}`;
 const sumSizes = (items: readonly Item[]): number => items.reduce((sum, item) => sum + itemSize(item), 0);
 
 export class Realism {
   readonly meter = new CapacityMeter();
   private readonly schemas: SchemaCache;
   private readonly locks = new ItemLocks();
+  private readonly lag: IndexLag;
   private options: RealismOptions;
   private buckets: ThrottleBuckets | undefined;
 
@@ -69,6 +76,7 @@ export class Realism {
       }),
     );
     this.options = checked(options);
+    this.lag = new IndexLag(this.options.indexLagMs ?? 0);
     this.buckets = this.options.throttle && new ThrottleBuckets(this.options.throttle.scale);
   }
 
@@ -76,6 +84,7 @@ export class Realism {
   setOptions(options: RealismOptions): void {
     const next = checked({ ...this.options, ...options });
     if ('throttle' in options) this.buckets = next.throttle && new ThrottleBuckets(next.throttle.scale);
+    this.lag.setLag(next.indexLagMs ?? 0);
     this.options = next;
   }
 
@@ -247,14 +256,33 @@ export class Realism {
     const refused = this.refuse('Query', 'read', [schema], [partition]);
     if (refused) return refused;
 
+    const lagging = index && (this.options.indexLagMs ?? 0) > 0 ? indexId(schema.name, index.name) : undefined;
+    if (lagging && narrowsAttributes(request)) {
+      return reply(400, {
+        __type: VALIDATION,
+        message: 'dynamo-realism: with index lag on, an index Query must return whole entries (no ProjectionExpression, AttributesToGet or Select), so that the proxy can tell which to hide.',
+      });
+    }
     const answer = await forward();
     if (answer.status !== 200) return answer;
 
+    const returned = (answer.body.Items ?? []) as Item[];
+    const hidden = (item: Item) => lagging !== undefined && this.lag.isHidden(lagging, keyId(schema.name, keyOf(schema, item)!));
     // DynamoDB developer guide, "DynamoDB read and write operations": a Query adds up the sizes of all the items it
-    // reads (filtered out or not) and rounds the sum up to 4 KB once.
-    const read = narrowsItems(request) ? await this.readEverything('Query', request) : ((answer.body.Items ?? []) as Item[]);
-    this.bill('Query', [{ ...partition, kind: 'read', units: readUnits(sumSizes(read), request.ConsistentRead === true) }]);
-    return answer;
+    // reads (filtered out or not) and rounds the sum up to 4 KB once. An entry the index does not show yet is not read.
+    const read = narrowsItems(request) ? await this.readEverything('Query', request) : returned;
+    const bytes = sumSizes(read.filter((item) => !hidden(item)));
+    this.bill('Query', [{ ...partition, kind: 'read', units: readUnits(bytes, request.ConsistentRead === true) }]);
+
+    const visible = returned.filter((item) => !hidden(item));
+    if (visible.length === returned.length) return answer;
+    const dropped = returned.length - visible.length;
+    return reply(200, {
+      ...answer.body,
+      Items: visible,
+      Count: Number(answer.body.Count) - dropped,
+      ScannedCount: Number(answer.body.ScannedCount) - dropped,
+    });
   }
 
   private async scan(request: Body, forward: Forward): Promise<Answer> {
@@ -277,6 +305,9 @@ export class Realism {
 
   private settleWrite(operation: string, schema: TableSchema, key: Item, before: Item | undefined, after: Item | undefined): void {
     this.bill(operation, writeCharges(schema, key, before, after));
+    for (const change of indexChanges(schema, before, after)) {
+      if (change.kind !== 'removed') this.lag.noteWrite(indexId(schema.name, change.index.name), keyId(schema.name, key));
+    }
   }
 
   private bill(operation: string, charges: readonly Charge[]): void {
@@ -344,7 +375,8 @@ function predictedAfter(operation: WriteOperation, request: Body, schema: TableS
 }
 
 function checked(options: RealismOptions): RealismOptions {
-  const { throttle } = options;
+  const { throttle, indexLagMs = 0 } = options;
   if (throttle && !(throttle.scale > 0)) throw new RangeError(`throttle.scale must be above 0, got ${throttle.scale}`);
+  if (!(indexLagMs >= 0)) throw new RangeError(`indexLagMs must be 0 or more, got ${indexLagMs}`);
   return options;
 }
