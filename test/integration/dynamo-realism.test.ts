@@ -1,13 +1,14 @@
 /**
  * The DynamoDB realism proxy (test/support/dynamo-realism) held to DynamoDB's
  * published figures, through real SDK clients pointed at it: what a read or a
- * write costs and on which key, throttling the SDK retries, and index lag.
- * Item sizes are counted by hand in each test: a string's size is its length
- * here (ASCII), plus its attribute name's.
+ * write costs and on which key, throttling the SDK retries, index lag and
+ * UnprocessedItems. Item sizes are counted by hand in each test: a string's
+ * size is its length here (ASCII), plus its attribute name's.
  */
 import { CreateTableCommand, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -20,6 +21,7 @@ import { ensureTable } from '../../infra/local/local-store';
 import { createDocumentClient, createDynamoClient } from '../../shared/data/client';
 import { itemBytes } from '../../shared/data/item-limits';
 import { sessionItem } from '../../shared/data/items';
+import { SessionWriter } from '../../shared/data/session-writer';
 import { TABLE } from '../../shared/data/table';
 import { startRealismProxy, type RealismProxy } from '../support/dynamo-realism/proxy';
 import { makeEvent, makeSession, uniqueId } from '../support/fixtures';
@@ -60,7 +62,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  proxy.setOptions({ throttle: undefined, indexLagMs: 0 });
+  proxy.setOptions({ throttle: undefined, indexLagMs: 0, unprocessedFraction: 0, seed: 1 });
   proxy.meter.reset();
   attempts = 0;
 });
@@ -457,6 +459,47 @@ describe('index lag', () => {
       name: 'ValidationException',
       message: expect.stringContaining('index lag'),
     });
+  });
+});
+
+describe('UnprocessedItems from BatchWriteItem', () => {
+  const puts = (prefix: string) =>
+    Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { PK: `${prefix}-${i}`, SK: '#', n: i } } }));
+  const stored = async (requests: ReturnType<typeof puts>) =>
+    (await Promise.all(requests.map(({ PutRequest: { Item } }) => direct.send(new GetCommand({ TableName: tableName, Key: { PK: Item.PK, SK: '#' } }))))).map(
+      ({ Item }) => Item !== undefined,
+    );
+
+  test('a seeded fraction of the requests comes back unprocessed and unwritten; the same seed leaves out the same ones', async () => {
+    proxy.setOptions({ unprocessedFraction: 0.4, seed: 7 });
+    const first = puts(uniqueId('bw'));
+    const answer = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: first } }));
+    const unprocessed = answer.UnprocessedItems?.[tableName] ?? [];
+    expect(unprocessed.length).toBeGreaterThan(0);
+    expect(unprocessed.length).toBeLessThan(25);
+    expect(proxy.meter.operations().BatchWriteItem).toMatchObject({ unprocessed: unprocessed.length, wcu: 25 - unprocessed.length });
+    const heldBack = new Set(unprocessed.map((request) => request.PutRequest?.Item?.n as number));
+    expect(await stored(first)).toEqual(first.map((_, i) => !heldBack.has(i)));
+
+    proxy.setOptions({ seed: 7 });
+    const again = await db.send(new BatchWriteCommand({ RequestItems: { [tableName]: puts(uniqueId('bw')) } }));
+    expect(new Set(again.UnprocessedItems?.[tableName]?.map((request) => request.PutRequest?.Item?.n as number))).toEqual(heldBack);
+  });
+
+  test('SessionWriter.putEvents retries them and writes every event', async () => {
+    // 0.3: an event left out 10 times running (SessionWriter's limit) is then unlikely (0.3^10).
+    proxy.setOptions({ unprocessedFraction: 0.3, seed: 3 });
+    const sessionId = uniqueId();
+    const events = Array.from({ length: 60 }, (_, i) => makeEvent(sessionId, { created_at: 1_700_000_000 + i }));
+    await new SessionWriter(db, tableName).putEvents(events);
+
+    const batchWrites = proxy.meter.operations().BatchWriteItem!;
+    expect(batchWrites.unprocessed).toBeGreaterThan(0);
+    expect(batchWrites.calls).toBeGreaterThan(3);
+    const { Items } = await direct.send(
+      new QueryCommand({ TableName: tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `SESSION#${sessionId}` } }),
+    );
+    expect(Items).toHaveLength(60);
   });
 });
 

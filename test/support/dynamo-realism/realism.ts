@@ -1,7 +1,8 @@
 /**
  * What the proxy does with each DynamoDB operation on its way to dynalite:
- * meters it as DynamoDB bills it and, when asked, throttles hot keys and lags
- * the indexes. Operations it does not know pass through unmetered.
+ * meters it as DynamoDB bills it and, when asked, throttles hot keys, lags
+ * the indexes, and hands batch writes back unprocessed. Operations it does
+ * not know pass through unmetered.
  */
 import {
   indexChanges,
@@ -29,6 +30,10 @@ export interface RealismOptions {
   throttle?: { scale: number } | undefined;
   /** An index Query shows an entry only this long after the write that added or changed it (0: at once). */
   indexLagMs?: number;
+  /** The fraction (0 to 1) of BatchWriteItem requests handed back in UnprocessedItems instead of written. */
+  unprocessedFraction?: number;
+  /** Seeds the draw that picks those requests: the same seed and the same calls leave the same ones out. */
+  seed?: number;
 }
 
 /** An answer to the client: upstream's bytes as they came (`wire`), or a body of the proxy's own. */
@@ -64,6 +69,7 @@ export class Realism {
   private readonly lag: IndexLag;
   private options: RealismOptions;
   private buckets: ThrottleBuckets | undefined;
+  private draw: () => number;
 
   constructor(
     private readonly upstream: Upstream,
@@ -78,12 +84,14 @@ export class Realism {
     this.options = checked(options);
     this.lag = new IndexLag(this.options.indexLagMs ?? 0);
     this.buckets = this.options.throttle && new ThrottleBuckets(this.options.throttle.scale);
+    this.draw = seededDraw(this.options.seed ?? 1);
   }
 
-  /** Changes the options given; a new throttle starts with full buckets. */
+  /** Changes the options given; a new throttle starts with full buckets, a new seed restarts the draw. */
   setOptions(options: RealismOptions): void {
     const next = checked({ ...this.options, ...options });
     if ('throttle' in options) this.buckets = next.throttle && new ThrottleBuckets(next.throttle.scale);
+    if ('seed' in options) this.draw = seededDraw(next.seed ?? 1);
     this.lag.setLag(next.indexLagMs ?? 0);
     this.options = next;
   }
@@ -162,7 +170,8 @@ export class Realism {
       const fates = pending.map(({ schema, write, key, before }) => {
         const empty = this.buckets?.empty('write', writePartitions(schema, key, before, write.PutRequest?.Item)) ?? [];
         throttled.push(...empty);
-        return empty.length > 0 ? 'throttled' : 'sent';
+        if (empty.length > 0) return 'throttled';
+        return this.draw() < (this.options.unprocessedFraction ?? 0) ? 'held back' : 'sent';
       });
       // DynamoDB API reference, "BatchWriteItem": when no request can be written for lack of throughput, the call is throttled.
       if (fates.every((fate) => fate === 'throttled')) return this.refused('BatchWriteItem', 'write', [...schemas.values()], throttled);
@@ -175,7 +184,12 @@ export class Realism {
         for (const { table, write } of writes) (byTable[table] ??= []).push(write);
         return byTable;
       };
-      const answer = heldBack.length === 0 ? await forward() : await forward({ ...request, RequestItems: grouped(sent) });
+      const answer =
+        heldBack.length === 0
+          ? await forward()
+          : sent.length === 0
+            ? reply(200, { UnprocessedItems: {} })
+            : await forward({ ...request, RequestItems: grouped(sent) });
       if (answer.status !== 200) return answer;
       // DynamoDB developer guide, "DynamoDB read and write operations": each request is billed as its own PutItem or DeleteItem.
       for (const { schema, write, key, before } of sent) this.settleWrite('BatchWriteItem', schema, key, before, write.PutRequest?.Item);
@@ -375,8 +389,23 @@ function predictedAfter(operation: WriteOperation, request: Body, schema: TableS
 }
 
 function checked(options: RealismOptions): RealismOptions {
-  const { throttle, indexLagMs = 0 } = options;
+  const { throttle, indexLagMs = 0, unprocessedFraction = 0 } = options;
   if (throttle && !(throttle.scale > 0)) throw new RangeError(`throttle.scale must be above 0, got ${throttle.scale}`);
   if (!(indexLagMs >= 0)) throw new RangeError(`indexLagMs must be 0 or more, got ${indexLagMs}`);
+  if (!(unprocessedFraction >= 0 && unprocessedFraction <= 1)) {
+    throw new RangeError(`unprocessedFraction must be between 0 and 1, got ${unprocessedFraction}`);
+  }
   return options;
+}
+
+/** mulberry32: a small seeded generator of numbers in [0, 1). */
+function seededDraw(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
