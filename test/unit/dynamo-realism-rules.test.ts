@@ -4,6 +4,8 @@
  * proxy reads. The proxy itself is checked end to end in
  * test/integration/dynamo-realism.test.ts.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { indexChanges, indexEntry, readUnits, writeCharges, writeUnits } from '../support/dynamo-realism/capacity';
 import { queryPartitionValue, readingEverything, valueAfterUpdate } from '../support/dynamo-realism/expressions';
 import { itemSize, numberSize, valueSize } from '../support/dynamo-realism/item-size';
@@ -184,4 +186,14 @@ describe('expressions the proxy reads', () => {
     ).toEqual({ TableName: 't', KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': 'PK' }, ExpressionAttributeValues: { ':pk': { S: 'a' } }, Limit: 5 });
     expect(readingEverything({ TableName: 't', Select: 'COUNT', FilterExpression: 'a = :a', ExpressionAttributeValues: { ':a': { N: '1' } } })).toEqual({ TableName: 't' });
   });
+});
+
+test('nothing that ships imports the realism layer: it lives in test/support only', () => {
+  const root = join(__dirname, '../..');
+  const sources = (dir: string): string[] =>
+    readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+    );
+  const importers = ['functions', 'shared', 'infra'].flatMap(sources).filter((file) => readFileSync(join(root, file), 'utf8').includes('dynamo-realism'));
+  expect(importers).toEqual([]);
 });
