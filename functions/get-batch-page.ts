@@ -1,4 +1,4 @@
-import { batchPageJson, getBatchPage } from '../shared/domain/get-batch-page';
+import { getBatchPage } from '../shared/domain/get-batch-page';
 import { store } from '../shared/data/store-from-env';
 import { httpHandler, parseInput } from '../shared/http/middleware';
 import { jsonTextResponse } from '../shared/http/response';
@@ -11,7 +11,7 @@ export const handler = httpHandler(
     const query = parseInput(BatchPageQuery, event.queryStringParameters ?? {});
     logger.appendKeys({ batch_id: query.batch_id });
 
-    const page = await getBatchPage(store, {
+    const { page, json } = await getBatchPage(store, {
       batchId: query.batch_id,
       afterNumber: query.after_number,
       limit: query.limit,
@@ -20,7 +20,7 @@ export const handler = httpHandler(
 
     countMetric('SessionsPaged', page.sessions.length);
     logger.info('Page served', { after_number: query.after_number, sessions: page.sessions.length });
-    return jsonTextResponse(200, batchPageJson(page));
+    return jsonTextResponse(200, json);
   },
   { jsonBody: false },
 );

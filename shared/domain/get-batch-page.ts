@@ -7,13 +7,14 @@ import type { BatchEntry, SessionStore } from './store';
 export const MAX_PAGE_BYTES = 5 * 1024 * 1024;
 
 /**
- * The JSON text each page was measured with while it was built: the handler
- * sends it as is instead of serializing up to 5 MB a second time.
+ * A page and its JSON text, exactly JSON.stringify(page): the text it was
+ * measured with while it was built, so the handler sends it as is instead of
+ * serializing up to 5 MB a second time.
  */
-const measuredJson = new WeakMap<BatchPage, string>();
-
-/** A page as JSON: the text measured while building it, or a fresh serialization of any other page. */
-export const batchPageJson = (page: BatchPage): string => measuredJson.get(page) ?? JSON.stringify(page);
+export interface MeasuredPage {
+  page: BatchPage;
+  json: string;
+}
 
 export interface PageRequest {
   batchId: string;
@@ -33,7 +34,7 @@ export async function getBatchPage(
   store: SessionStore,
   request: PageRequest,
   maxBytes = MAX_PAGE_BYTES,
-): Promise<BatchPage> {
+): Promise<MeasuredPage> {
   const { batchId, afterNumber, limit, eventsLimit } = request;
   const [pointer, entries] = await Promise.all([
     store.readPointer(),
@@ -79,11 +80,8 @@ export async function getBatchPage(
     bytes += size;
   }
   // Same key order as the page object, so this is exactly JSON.stringify(page).
-  measuredJson.set(
-    page,
-    `{"batch_id":${JSON.stringify(page.batch_id)},"last_number":${page.last_number},"sessions":[${parts.join(',')}]}`,
-  );
-  return page;
+  const json = `{"batch_id":${JSON.stringify(page.batch_id)},"last_number":${page.last_number},"sessions":[${parts.join(',')}]}`;
+  return { page, json };
 }
 
 /** The listed sessions whose own item holds the assignment they were listed under, with their events. */
