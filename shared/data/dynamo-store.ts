@@ -6,7 +6,7 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ServiceUnavailable, SessionNotFound } from '../domain/errors';
+import { SessionNotFound } from '../domain/errors';
 import {
   batchIdOf,
   type Assignment,
@@ -17,34 +17,20 @@ import {
 } from '../domain/model';
 import type { BatchEntry, NumberGrant, SessionStore } from '../domain/store';
 import { call, conditional } from './errors';
+import { expression } from './expressions';
 import {
   assignmentAttributes,
-  pointerKey,
+  POINTER,
   releaseItem,
   toEvent,
   toPointer,
   toRelease,
   toStoredSession,
 } from './items';
-import { batchPartition, isSessionSortKey, releaseKey, sessionKey, sessionPartition } from './keys';
+import { batchPartition, collectingPointerKey, isSessionSortKey, releaseKey, sessionKey, sessionPartition } from './keys';
 import { TABLE } from './table';
 
 type Item = Record<string, unknown>;
-
-/** Pointer reads and writes one request may make before giving up with a 503 (contention is transient). */
-const MAX_POINTER_ROUNDS = 8;
-
-/** Writes a map of attributes as `SET #a = :a, …` so callers never spell expressions by hand. */
-function setExpression(attributes: Item) {
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
-  const parts = Object.entries(attributes).map(([name, value], i) => {
-    names[`#s${i}`] = name;
-    values[`:s${i}`] = value;
-    return `#s${i} = :s${i}`;
-  });
-  return { expression: `SET ${parts.join(', ')}`, names, values };
-}
 
 export class DynamoSessionStore implements SessionStore {
   constructor(
@@ -71,68 +57,45 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async takeNumber(): Promise<NumberGrant> {
-    for (let attempt = 0; attempt < MAX_POINTER_ROUNDS; attempt++) {
-      const updated = await conditional(() =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: pointerKey(),
-            UpdateExpression:
-              'SET batch_id = if_not_exists(batch_id, :firstBatch), batch_seq = if_not_exists(batch_seq, :one) ADD last_number :one',
-            ConditionExpression: 'attribute_not_exists(release_id)',
-            ExpressionAttributeValues: { ':firstBatch': batchIdOf(1), ':one': 1 },
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      if (updated?.Attributes) {
-        const pointer = toPointer(updated.Attributes);
-        return { granted: { batchId: pointer.batchId, sessionNumber: pointer.lastNumber } };
-      }
-      // dynalite ignores ReturnValuesOnConditionCheckFailure, so read the released pointer.
-      const pointer = await this.readPointer();
-      if (pointer?.release) return { released: pointer };
-      // Replaced by the next batch between our two calls: take a number from it.
+    const take = expression()
+      .setIfMissing({ [POINTER.batchId]: batchIdOf(1), [POINTER.batchSeq]: 1 })
+      .add(POINTER.lastNumber, 1)
+      .ifNotExists(POINTER.releaseId);
+    const updated = await conditional(() =>
+      this.db.send(
+        new UpdateCommand({ TableName: this.tableName, Key: collectingPointerKey(), ...take.build(), ReturnValues: 'ALL_NEW' }),
+      ),
+    );
+    if (updated?.Attributes) {
+      const pointer = toPointer(updated.Attributes);
+      return { granted: { batchId: pointer.batchId, sessionNumber: pointer.lastNumber } };
     }
-    throw new ServiceUnavailable('The collecting batch keeps changing under this request; try again.');
+    // dynalite ignores ReturnValuesOnConditionCheckFailure, so read the released pointer.
+    const pointer = await this.readPointer();
+    // Replaced by the next batch between our two calls: the caller takes a number again.
+    return pointer?.release ? { released: pointer } : { moved: true };
   }
 
   async openNextBatch(released: CollectingPointer): Promise<Assignment | undefined> {
     const next = { batchSeq: released.batchSeq + 1, batchId: batchIdOf(released.batchSeq + 1) };
+    const open = expression()
+      .set({ [POINTER.batchId]: next.batchId, [POINTER.batchSeq]: next.batchSeq, [POINTER.lastNumber]: 1 })
+      .remove(POINTER.releaseId, POINTER.releasedAt, POINTER.releaseOrigin)
+      .ifEquals(POINTER.releaseId, released.release?.releaseId)
+      .ifEquals(POINTER.batchSeq, released.batchSeq);
     const opened = await conditional(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: pointerKey(),
-          UpdateExpression:
-            'SET batch_id = :batchId, batch_seq = :batchSeq, last_number = :one REMOVE release_id, released_at, release_origin',
-          ConditionExpression: 'release_id = :releaseId AND batch_seq = :releasedSeq',
-          ExpressionAttributeValues: {
-            ':batchId': next.batchId,
-            ':batchSeq': next.batchSeq,
-            ':one': 1,
-            ':releaseId': released.release?.releaseId,
-            ':releasedSeq': released.batchSeq,
-          },
-        }),
-      ),
+      this.db.send(new UpdateCommand({ TableName: this.tableName, Key: collectingPointerKey(), ...open.build() })),
     );
     return opened ? { batchId: next.batchId, sessionNumber: 1 } : undefined;
   }
 
   async assignSession(sessionId: string, assignment: Assignment, scheduledAt: number): Promise<Assignment> {
-    const set = setExpression(assignmentAttributes(assignment.batchId, assignment.sessionNumber, scheduledAt));
+    const assign = expression()
+      .set(assignmentAttributes(assignment.batchId, assignment.sessionNumber, scheduledAt))
+      .ifExists(TABLE.partitionKey)
+      .ifNotExists('batch_id');
     const written = await conditional(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: sessionKey(sessionId),
-          UpdateExpression: set.expression,
-          ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#batch)',
-          ExpressionAttributeNames: { ...set.names, '#pk': TABLE.partitionKey, '#batch': 'batch_id' },
-          ExpressionAttributeValues: set.values,
-        }),
-      ),
+      this.db.send(new UpdateCommand({ TableName: this.tableName, Key: sessionKey(sessionId), ...assign.build() })),
     );
     if (written) return assignment;
     // A concurrent request assigned it first: ours is a burnt number, theirs stands.
@@ -154,21 +117,13 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async markReleased(pointer: CollectingPointer, stamp: ReleaseStamp) {
+    const fence = expression()
+      .set({ [POINTER.releaseId]: stamp.releaseId, [POINTER.releasedAt]: stamp.releasedAt, [POINTER.releaseOrigin]: stamp.origin })
+      .ifEquals(POINTER.batchSeq, pointer.batchSeq)
+      .ifNotExists(POINTER.releaseId);
     const updated = await conditional(() =>
       this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: pointerKey(),
-          UpdateExpression: 'SET release_id = :releaseId, released_at = :releasedAt, release_origin = :origin',
-          ConditionExpression: 'batch_seq = :seq AND attribute_not_exists(release_id)',
-          ExpressionAttributeValues: {
-            ':releaseId': stamp.releaseId,
-            ':releasedAt': stamp.releasedAt,
-            ':origin': stamp.origin,
-            ':seq': pointer.batchSeq,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
+        new UpdateCommand({ TableName: this.tableName, Key: collectingPointerKey(), ...fence.build(), ReturnValues: 'ALL_NEW' }),
       ),
     );
     return updated?.Attributes ? toPointer(updated.Attributes) : undefined;
@@ -181,7 +136,7 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async readPointer(): Promise<CollectingPointer | undefined> {
-    const item = await this.get(pointerKey());
+    const item = await this.get(collectingPointerKey());
     return item && toPointer(item);
   }
 

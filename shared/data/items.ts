@@ -5,7 +5,7 @@
  */
 import { EVENT_FIELDS, SESSION_FIELDS, type Event, type Session } from '../schemas';
 import type { CollectingPointer, Release, ReleaseOrigin, StoredSession } from '../domain/model';
-import { batchIndexKey, collectingPointerKey, eventKey, releaseKey, sessionKey } from './keys';
+import { batchIndexKey, eventKey, releaseKey, sessionKey } from './keys';
 
 type Item = Record<string, unknown>;
 
@@ -77,24 +77,33 @@ export const assignmentAttributes = (batchId: string, sessionNumber: number, sch
   ...batchIndexKey(batchId, sessionNumber),
 });
 
+/** The collecting pointer's attributes, named once for reading it here and writing it in the store. */
+export const POINTER = {
+  batchSeq: 'batch_seq',
+  batchId: 'batch_id',
+  lastNumber: 'last_number',
+  releaseId: 'release_id',
+  releasedAt: 'released_at',
+  releaseOrigin: 'release_origin',
+} as const;
+
 export function toPointer(item: Item): CollectingPointer {
   const pointer: CollectingPointer = {
-    batchSeq: item.batch_seq as number,
-    batchId: item.batch_id as string,
-    lastNumber: item.last_number as number,
+    batchSeq: item[POINTER.batchSeq] as number,
+    batchId: item[POINTER.batchId] as string,
+    lastNumber: item[POINTER.lastNumber] as number,
   };
-  if (typeof item.release_id === 'string') {
+  const releaseId = item[POINTER.releaseId];
+  if (typeof releaseId === 'string') {
     pointer.release = {
-      releaseId: item.release_id,
-      releasedAt: item.released_at as number,
+      releaseId,
+      releasedAt: item[POINTER.releasedAt] as number,
       // Pointers released before origins were recorded were all released by the workflow or announced by hand.
-      origin: item.release_origin === 'api' ? 'api' : 'workflow',
+      origin: item[POINTER.releaseOrigin] === 'api' ? 'api' : 'workflow',
     };
   }
   return pointer;
 }
-
-export const pointerKey = collectingPointerKey;
 
 /** The release record; `origin` tells the table's stream whether to start the workflow that announces it. */
 export const releaseItem = (release: Release, origin: ReleaseOrigin): Item => ({

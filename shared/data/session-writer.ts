@@ -8,10 +8,11 @@
  */
 import { BatchGetCommand, BatchWriteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Assignment, CollectingPointer } from '../domain/model';
-import { SESSION_FIELDS, type Event, type Session } from '../schemas';
+import type { Event, Session } from '../schemas';
 import { conditional } from './errors';
-import { eventItem, pointerKey, storedSessionFields, toPointer, toStoredSession } from './items';
-import { sessionKey } from './keys';
+import { expression } from './expressions';
+import { eventItem, storedSessionFields, toPointer, toStoredSession } from './items';
+import { collectingPointerKey, sessionKey } from './keys';
 import { TABLE } from './table';
 
 export const BATCH_WRITE_SIZE = 25;
@@ -38,7 +39,7 @@ export class SessionWriter {
     const chunks: string[][] = [];
     for (let i = 0; i < sessionIds.length; i += BATCH_GET_SIZE) chunks.push(sessionIds.slice(i, i + BATCH_GET_SIZE));
     const [pointer, ...found] = await Promise.all([
-      this.db.send(new GetCommand({ TableName: this.tableName, Key: pointerKey(), ConsistentRead: true })),
+      this.db.send(new GetCommand({ TableName: this.tableName, Key: collectingPointerKey(), ConsistentRead: true })),
       ...chunks.map((chunk) => this.batchGet(chunk.map(sessionKey))),
     ]);
     const assignments = new Map<string, Assignment>();
@@ -54,32 +55,10 @@ export class SessionWriter {
    * With `ifUnscheduled`, only while it has no assignment: false if it was scheduled meanwhile.
    */
   async upsertSession(session: Session, options: { ifUnscheduled?: boolean } = {}): Promise<boolean> {
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const set: string[] = [];
-    const remove: string[] = [];
-    const stored = storedSessionFields(session);
-    SESSION_FIELDS.forEach((field, i) => {
-      names[`#f${i}`] = field;
-      const value = stored[field];
-      if (value === undefined) remove.push(`#f${i}`);
-      else {
-        values[`:f${i}`] = value;
-        set.push(`#f${i} = :f${i}`);
-      }
-    });
-    if (options.ifUnscheduled) names['#batch'] = 'batch_id';
+    const upsert = expression().set(storedSessionFields(session));
+    if (options.ifUnscheduled) upsert.ifNotExists('batch_id');
     const written = await conditional(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: sessionKey(session.session_id),
-          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ...(options.ifUnscheduled && { ConditionExpression: 'attribute_not_exists(#batch)' }),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      ),
+      this.db.send(new UpdateCommand({ TableName: this.tableName, Key: sessionKey(session.session_id), ...upsert.build() })),
     );
     return written !== undefined;
   }

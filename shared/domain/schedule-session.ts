@@ -57,6 +57,8 @@ async function takeNumberInCollectingBatch(store: SessionStore): Promise<Assignm
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const grant = await store.takeNumber();
     if ('granted' in grant) return grant.granted;
+    // The pointer moved on between the store's write and its read: take a number again.
+    if ('moved' in grant) continue;
     // The collecting batch is released: roll its release forward (its record may
     // not be written yet if the releaser crashed), then open the next batch.
     await finishRelease(store, grant.released);

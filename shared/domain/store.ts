@@ -1,8 +1,9 @@
 /**
  * The narrow interface the domain needs from storage. Every method is one
  * DynamoDB request (or one parallel round) unless its doc says otherwise, so
- * the domain's call sequence is the sequence of round trips;
- * shared/data/dynamo-store.ts implements it, tests implement it in memory.
+ * the domain's call sequence is the sequence of round trips, and no method
+ * retries: the domain owns every loop. shared/data/dynamo-store.ts implements
+ * it, tests implement it in memory.
  */
 import type { Event } from '../schemas';
 import type { Assignment, CollectingPointer, Release, ReleaseOrigin, ReleaseStamp, StoredSession } from './model';
@@ -18,7 +19,12 @@ export interface BatchEntry {
   assignment: Assignment;
 }
 
-export type NumberGrant = { granted: Assignment } | { released: CollectingPointer };
+/**
+ * A number in the collecting batch; or the collecting batch is released (roll
+ * its release forward, then open the next); or the pointer moved between the
+ * write and the read that explains its failure (take a number again).
+ */
+export type NumberGrant = { granted: Assignment } | { released: CollectingPointer } | { moved: true };
 
 export interface SessionStore {
   /** The session and whether it has at least one event, in one strongly consistent read. */
@@ -27,6 +33,7 @@ export interface SessionStore {
   /**
    * Hands out the next number of the collecting batch (opening batch 1 if no
    * batch exists yet), unless the collecting batch is released: then returns it.
+   * One conditional write; when its condition fails, one read of the pointer.
    */
   takeNumber(): Promise<NumberGrant>;
 
@@ -40,6 +47,7 @@ export interface SessionStore {
   /**
    * Gives the session its number unless it has one: returns the assignment
    * the session ends up with (the existing one if a concurrent request won).
+   * One conditional write; when its condition fails, one read of the session.
    */
   assignSession(sessionId: string, assignment: Assignment, scheduledAt: number): Promise<Assignment>;
 

@@ -6,8 +6,9 @@
  * new events and field updates. Also the race the import's conditional write
  * closes: a session scheduled between the import's read and its write.
  */
-import { importSessions, type ImportReport } from '../../infra/local/import';
-import { importUbi } from '../../infra/local/import-ubi';
+import { importSessions } from '../../shared/ingest/jsonl';
+import { type ImportReport } from '../../shared/ingest/run';
+import { importUbi } from '../../shared/ingest/ubi';
 import { documentClient } from '../../shared/data/store-from-env';
 import type { Session } from '../../shared/schemas';
 import { interceptCalls } from '../support/call-interceptor';
@@ -105,7 +106,9 @@ test('an unscheduled session may become a payload search; scheduling then skips 
 function beforeTheSessionWrite(sessionId: string, during: () => Promise<unknown>) {
   let done = false;
   interceptor.use(async (call, send) => {
-    const writesTheSession = call.command === 'UpdateItemCommand' && call.input.Key?.PK === `SESSION#${sessionId}` && /#f0/.test(call.input.UpdateExpression);
+    // The import's upsert names the session's fields; the schedule's own assignment write does not.
+    const namesFields = Object.values(call.input.ExpressionAttributeNames ?? {}).includes('search_query');
+    const writesTheSession = call.command === 'UpdateItemCommand' && call.input.Key?.PK === `SESSION#${sessionId}` && namesFields;
     if (writesTheSession && !done) {
       done = true;
       interceptor.use(undefined); // the racing schedule's own calls go straight through
