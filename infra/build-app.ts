@@ -8,7 +8,7 @@ import { App, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from './constructs/handler-function';
+import { PROJECT_ROOT } from './bundling';
 import { SessionImprovementStack } from './stack';
 
 export const STACK_NAME = 'SessionImprovement';
@@ -57,9 +57,10 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Sess
     const value = app.node.tryGetContext(key);
     return value === undefined || value === null || value === '' ? undefined : String(value);
   };
-  const removal = context('tableRemovalPolicy') ?? 'retain';
-  const tableRemovalPolicy = REMOVAL_POLICIES[removal.toLowerCase()];
-  if (!tableRemovalPolicy) throw new Error(`tableRemovalPolicy "${removal}" must be "retain" or "destroy".`);
+  // Unset context keys fall back to the stack's own defaults (infra/stack.ts), the one place they are set.
+  const removal = context('tableRemovalPolicy');
+  const tableRemovalPolicy = removal === undefined ? undefined : REMOVAL_POLICIES[removal.toLowerCase()];
+  if (removal !== undefined && !tableRemovalPolicy) throw new Error(`tableRemovalPolicy "${removal}" must be "retain" or "destroy".`);
 
   const stack = new SessionImprovementStack(app, STACK_NAME, {
     description: 'Session improvement service: HTTP API, single table, release workflow',

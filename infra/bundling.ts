@@ -4,6 +4,10 @@
  * bundle-size test build with the same esbuild options.
  */
 import type { BuildOptions } from 'esbuild';
+import * as path from 'node:path';
+
+/** The project root: handler entries in the route table are relative to it. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 /** Lambda's runtime for the handlers; esbuild targets the same Node version. */
 export const LAMBDA_NODE_MAJOR = 22;

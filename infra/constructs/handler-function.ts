@@ -15,10 +15,7 @@ import * as path from 'node:path';
 import { TABLE } from '../../shared/data/table';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/observability';
 import type { TableAccess } from '../../shared/routes';
-import { BUNDLING, LAMBDA_NODE_MAJOR } from '../bundling';
-
-/** The project root: entries in the route table are relative to it. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+import { BUNDLING, LAMBDA_NODE_MAJOR, PROJECT_ROOT } from '../bundling';
 
 const RUNTIMES: Record<number, lambda.Runtime> = { 22: lambda.Runtime.NODEJS_22_X };
 

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SessionWriter } from '../../shared/data/session-writer';
-import { importUbi, type UbiImportReport } from './import-ubi';
+import { importUbi, type UbiImportReport } from '../../shared/ingest/ubi';
 
 export const DEMO_DATA_FILE = resolve(__dirname, 'sample-data', 'ubi-esci-sample.ndjson');
 

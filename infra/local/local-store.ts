@@ -2,16 +2,12 @@
  * The embedded DynamoDB-compatible store (dynalite) and the table made from
  * the same definition the CDK stack uses (shared/data/table.ts).
  */
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  waitUntilTableExists,
-  type CreateTableCommandInput,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { createDynamoClient } from '../../shared/data/client';
-import { KEY_ATTRIBUTE_TYPES, TABLE } from '../../shared/data/table';
+import { createTableInput } from '../../shared/data/table';
+import { tableStatus } from '../../shared/data/table-status';
 
 export interface LocalStore {
   endpoint: string;
@@ -34,39 +30,13 @@ export async function startLocalStore(options: { port?: number; path?: string } 
   };
 }
 
-export function createTableInput(tableName: string): CreateTableCommandInput {
-  return {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: Object.entries(KEY_ATTRIBUTE_TYPES).map(([AttributeName, AttributeType]) => ({
-      AttributeName,
-      AttributeType,
-    })),
-    KeySchema: [
-      { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
-      { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
-    ],
-    GlobalSecondaryIndexes: [
-      {
-        IndexName: TABLE.gsi1.indexName,
-        KeySchema: [
-          { AttributeName: TABLE.gsi1.partitionKey, KeyType: 'HASH' },
-          { AttributeName: TABLE.gsi1.sortKey, KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'ALL' },
-      },
-    ],
-  };
-}
-
 /** Creates the table unless it exists and waits until it is usable; returns true if it was created. */
 export async function ensureTable(endpoint: string, tableName: string): Promise<boolean> {
   const client = createDynamoClient({ endpoint });
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return false;
-  } catch (error) {
-    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+    const table = await tableStatus(client, tableName);
+    if (table.status === 'ready') return false;
+    if (table.status !== 'missing') throw table.error;
     await client.send(new CreateTableCommand(createTableInput(tableName)));
     // A CREATING table answers ResourceNotFoundException: return only once it is ACTIVE.
     await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 0.05, maxDelay: 1 }, { TableName: tableName });

@@ -10,7 +10,7 @@ import { createDocumentClient } from '../../shared/data/client';
 import { countSessions } from '../../shared/data/session-count';
 import { ROUTES, type Route } from '../../shared/routes';
 import { DEMO_SESSION_IDS, seedDemoDataIfEmpty } from './demo-data';
-import { describeSkipped, type UbiImportReport } from './import-ubi';
+import { describeSkipped, type UbiImportReport } from '../../shared/ingest/ubi';
 import { LOCAL_DEFAULTS, portFromEnv } from './local-config';
 import { ensureTable, startLocalStore, type LocalStore } from './local-store';
 import { createLocalServer, OPENAPI_PATH, type LocalServer } from './server';

@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { buildOpenApiDocument, type OpenApiDocument } from '../../shared/openapi';
 import { ROUTES, type Route } from '../../shared/routes';
+import { PROJECT_ROOT } from '../bundling';
 import { buildHttpEvent, buildLambdaContext } from './lambda-event';
 
 /** Request bodies above this get 413 without reaching a handler. */
@@ -45,7 +46,6 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-const PROJECT_ROOT = resolve(__dirname, '..', '..');
 
 /** Imports the real handler module named by the route table. */
 export async function importRouteHandler(route: Route): Promise<LambdaHandler> {

@@ -2,6 +2,8 @@
  * The single table's schema, defined once: the CDK stack and the local runtime
  * both build their table from this, so the two cannot drift.
  */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
 export const TABLE = {
   partitionKey: 'PK',
   sortKey: 'SK',
@@ -20,3 +22,29 @@ export const KEY_ATTRIBUTE_TYPES = {
   [TABLE.gsi1.partitionKey]: 'S',
   [TABLE.gsi1.sortKey]: 'N',
 } as const;
+
+/** The table as the SDK creates it (the local store; the stack builds the same from TABLE). */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: Object.entries(KEY_ATTRIBUTE_TYPES).map(([AttributeName, AttributeType]) => ({
+      AttributeName,
+      AttributeType,
+    })),
+    KeySchema: [
+      { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
+      { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: TABLE.gsi1.indexName,
+        KeySchema: [
+          { AttributeName: TABLE.gsi1.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE.gsi1.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
+}

@@ -6,10 +6,9 @@
  */
 import * as esbuild from 'esbuild';
 import path from 'node:path';
-import { esbuildOptions } from '../../infra/bundling';
+import { esbuildOptions, PROJECT_ROOT } from '../../infra/bundling';
 import { ROUTES } from '../../shared/routes';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 export const BASELINE_NAME = 'Baseline';
 /** A module that only creates a DocumentClient: what every handler must load anyway. */

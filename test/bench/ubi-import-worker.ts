@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DEMO_DATA_FILE } from '../../infra/local/demo-data';
-import { importUbi } from '../../infra/local/import-ubi';
+import { importUbi } from '../../shared/ingest/ubi';
 import { answerParent } from './workers';
 
 export interface UbiImportInput {

@@ -1,7 +1,7 @@
 /**
  * The OpenAPI 3.1 document the local server serves at /openapi.json: a valid
  * OpenAPI document, exactly the route table's operations with every status of
- * DESIGN.md's contract, request schemas that accept and reject what the
+ * the README's contract, request schemas that accept and reject what the
  * handlers' valibot schemas do, and a response check (the one local-api runs on
  * every answer of the HTTP tests) that does fail on a wrong answer.
  */
@@ -18,7 +18,7 @@ import type { LambdaHandler } from '../../infra/local/server';
 import { ROUTES } from '../../shared/routes';
 import { BatchPageQuery, Event, ReleaseBatchBody, ScheduleSessionBody, Session } from '../../shared/schemas';
 import { contractCheckFor, type HttpExchange } from '../support/openapi-validator';
-import { startTestApi, type TestApi } from './local-api';
+import { startTestApi, type TestApi } from '../support/local-api';
 
 const ROOT = resolve(__dirname, '..', '..');
 let api: TestApi;
@@ -105,7 +105,7 @@ describe('the served document', () => {
 
 test('`npm run openapi -- --server-url URL` prints the same document for that URL', async () => {
   const { stdout } = await promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'tsx'), [
-    join(ROOT, 'infra', 'local', 'openapi-cli.ts'),
+    join(ROOT, 'infra', 'cli', 'openapi.ts'),
     '--server-url',
     'https://api.example.com',
   ]);

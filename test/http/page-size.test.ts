@@ -4,7 +4,7 @@
  * the whole batch. Through the local server, so the size is the real body.
  */
 import { makeEvent, makeSession, writer } from '../support/handlers';
-import { startTestApi, type TestApi } from './local-api';
+import { startTestApi, type TestApi } from '../support/local-api';
 
 const FIVE_MB = 5 * 1024 * 1024;
 const SESSIONS = 16;

@@ -5,7 +5,7 @@
  */
 import type { Event, Session } from '../../shared/schemas';
 import { makeEvent, makeSession, writer } from '../support/handlers';
-import { errorCode, startTestApi, type TestApi } from './local-api';
+import { errorCode, startTestApi, type TestApi } from '../support/local-api';
 
 let api: TestApi;
 /** The batch's sessions in the order they were scheduled, with what the page must return for each. */

@@ -3,7 +3,7 @@
  * that "nothing is collecting" is a known state.
  */
 import { seedSession, uniqueId } from '../support/handlers';
-import { errorCode, startTestApi, type TestApi } from './local-api';
+import { errorCode, startTestApi, type TestApi } from '../support/local-api';
 
 let api: TestApi;
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 /**
  * POST /session/use-for-improvement through the local server: every row of
- * DESIGN.md's table, and every malformed request it names (400 / 415).
+ * the README's table, and every malformed request it names (400 / 415).
  */
 import { gzipSync } from 'node:zlib';
 import { seedSession, uniqueId } from '../support/handlers';
-import { errorCode, startTestApi, type TestApi } from './local-api';
+import { errorCode, startTestApi, type TestApi } from '../support/local-api';
 
 let api: TestApi;
 beforeAll(async () => {

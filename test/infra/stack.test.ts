@@ -16,9 +16,9 @@ import type { IConstruct } from 'constructs';
 import { buildApp, cdkJsonContext, STACK_NAME } from '../../infra/build-app';
 import { API_RELEASE_INPUT, API_RELEASE_PATTERN } from '../../infra/constructs/api-release-trigger';
 import { RELEASE_STATES, SETTLE_MARGIN_SECONDS } from '../../infra/constructs/release-workflow';
-import { stateMachineFromTemplate, type CfnTemplate } from '../../infra/local/state-machine';
+import { stateMachineFromTemplate, type CfnTemplate } from '../../infra/local/stepfunctions/state-machine';
 import { DEFAULT_SCHEDULE_EXPRESSION, SessionImprovementStack } from '../../infra/stack';
-import { createTableInput } from '../../infra/local/local-store';
+import { createTableInput } from '../../shared/data/table';
 import { TABLE } from '../../shared/data/table';
 import { ROUTES, routeNamed } from '../../shared/routes';
 
@@ -359,7 +359,7 @@ describe('schedule', () => {
     const [queueId] = ofType('AWS::SQS::Queue').find(([id]) => id.startsWith('ScheduleDeadLetters'))!;
     template.resourceCountIs('AWS::Scheduler::Schedule', 1);
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: cdkJsonContext().scheduleExpression,
+      ScheduleExpression: DEFAULT_SCHEDULE_EXPRESSION,
       State: 'ENABLED',
       Target: {
         Arn: { Ref: machineId },
@@ -369,8 +369,9 @@ describe('schedule', () => {
     });
   });
 
-  test('cdk.json\'s default schedule is the one the stack falls back to (daily)', () => {
-    expect(cdkJsonContext().scheduleExpression).toBe(DEFAULT_SCHEDULE_EXPRESSION);
+  test('cdk.json sets no defaults of its own: schedule, removal policy and alarm address fall back to the stack\'s', () => {
+    for (const key of ['scheduleExpression', 'tableRemovalPolicy', 'alarmEmail']) expect(cdkJsonContext()).not.toHaveProperty(key);
+    expect(DEFAULT_SCHEDULE_EXPRESSION).toBe('cron(0 3 * * ? *)');
   });
 
   test('the dead-letter queue is encrypted and refuses plain HTTP', () => {

@@ -17,12 +17,11 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import { buildApp, STACK_NAME } from '../../infra/build-app';
-import { esbuildOptions } from '../../infra/bundling';
+import { esbuildOptions, PROJECT_ROOT } from '../../infra/bundling';
 import { RELEASE_STATES } from '../../infra/constructs/release-workflow';
-import { stateMachineFromTemplate } from '../../infra/local/state-machine';
+import { stateMachineFromTemplate } from '../../infra/local/stepfunctions/state-machine';
 import { routeNamed } from '../../shared/routes';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 /** Time the handler has left when it is invoked: the store never answers within it. */
 const REMAINING_MS = 1_500;
 

@@ -1,6 +1,6 @@
 /**
  * npm run soak — sustained mixed traffic against the local server, then every
- * invariant checked over the whole store (DESIGN.md invariants 1–4, 6).
+ * invariant checked over the whole store (the README's guarantees 1–4 and 6).
  *
  * In one process: dynalite (in memory) and the local server, both on free
  * loopback ports; sessions loaded through the import logic; autocannon drives
@@ -84,7 +84,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 /** Loads CONFIG.sessions sessions through the import logic: one JSONL line each. */
 async function seedSessions(): Promise<{ ids: string[]; kinds: Map<string, SessionKind> }> {
-  const { importSessions } = await import('../../infra/local/import');
+  const { importSessions } = await import('../../shared/ingest/jsonl');
   const { SessionWriter } = await import('../../shared/data/session-writer');
   const { documentClient } = await import('../../shared/data/store-from-env');
   const ids: string[] = [];

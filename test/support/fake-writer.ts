@@ -1,5 +1,5 @@
 /** An import writer that writes nothing, for tests of the import's own logic: it finds no session scheduled. */
-import type { ImportWriter } from '../../infra/local/import';
+import type { ImportWriter } from '../../shared/ingest/run';
 
 export function fakeWriter(parts: { putEvents?: ImportWriter['putEvents']; upsertSession?: (...args: Parameters<ImportWriter['upsertSession']>) => Promise<unknown> }): ImportWriter {
   return {

@@ -16,7 +16,7 @@ import {
   type PutEventsEntry,
   type ReleaseRunOptions,
   type SynthesizedStateMachine,
-} from '../../infra/local/state-machine';
+} from '../../infra/local/stepfunctions/state-machine';
 import { InvalidRequest, ServiceUnavailable } from '../../shared/domain/errors';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '../../shared/data/store-from-env';

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { DEMO_SESSION_IDS } from '../../infra/local/demo-data';
 import { ROUTES } from '../../shared/routes';
 
-/** Sessions in the demo file (see sample-data/README.md; test/import/ubi-sample.test.ts counts them independently). */
+/** Sessions in the demo file (see sample-data/README.md; test/ingest/ubi-sample.test.ts counts them independently). */
 const DEMO_SESSIONS = 284;
 
 const ROOT = resolve(__dirname, '..', '..');

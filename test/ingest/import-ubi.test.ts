@@ -4,7 +4,7 @@
  * in the file, repeated query ids merge, and every event that cannot become
  * part of a session is counted by reason.
  */
-import { describeSkipped, importUbi, type UbiImportReport } from '../../infra/local/import-ubi';
+import { describeSkipped, importUbi, type UbiImportReport } from '../../shared/ingest/ubi';
 import type { Event, Session } from '../../shared/schemas';
 import { fakeWriter } from '../support/fake-writer';
 

@@ -5,8 +5,8 @@
  * JSONL and UBI imports into the embedded store, then the page a consumer reads.
  */
 import stableStringify from 'safe-stable-stringify';
-import { importSessions } from '../../infra/local/import';
-import { describeSkipped, importUbi } from '../../infra/local/import-ubi';
+import { importSessions } from '../../shared/ingest/jsonl';
+import { describeSkipped, importUbi } from '../../shared/ingest/ubi';
 import { createTestTable, pageOverHttp, releaseOverHttp, scheduleOverHttp, uniqueId, writer } from '../support/handlers';
 
 /** Every key a careless layer drops or trips over, next to an ordinary one, and "~" spellings that must stay apart from them. */

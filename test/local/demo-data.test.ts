@@ -4,7 +4,7 @@
  */
 import { DEMO_SESSION_IDS, seedDemoDataIfEmpty } from '../../infra/local/demo-data';
 import { documentClient } from '../../shared/data/store-from-env';
-import { errorCode, startTestApi, type TestApi } from './local-api';
+import { errorCode, startTestApi, type TestApi } from '../support/local-api';
 
 let api: TestApi;
 beforeAll(async () => {

@@ -7,7 +7,7 @@
 import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importSessions } from '../../infra/local/import';
+import { importSessions } from '../../shared/ingest/jsonl';
 import { documentClient } from '../../shared/data/store-from-env';
 import { scanTable } from '../support/scan-table';
 import { createTestTable, scheduleOverHttp, uniqueId, writer } from '../support/handlers';

@@ -16,19 +16,11 @@
 import { createHash } from 'node:crypto';
 import stableStringify from 'safe-stable-stringify';
 import * as v from 'valibot';
-import { itemProblem } from '../../shared/data/item-limits';
-import { eventItem, sessionItem } from '../../shared/data/items';
-import { Event, Id, JsonObject, NotArray, Session, describeIssues } from '../../shared/schemas';
-import {
-  BLANK,
-  decodeJsonLine,
-  importRun,
-  splitLines,
-  type ImportOptions,
-  type ImportWriter,
-  type RejectedLine,
-  type ValidLine,
-} from './import';
+import { itemProblem } from '../data/item-limits';
+import { eventItem, sessionItem } from '../data/items';
+import { Event, Id, JsonObject, NotArray, Session, describeIssues } from '../schemas';
+import { BLANK, decodeJsonLine, splitLines } from './lines';
+import { importRun, type ImportOptions, type ImportWriter, type RejectedLine, type ValidLine } from './run';
 
 type SearchResult = Session['search_results'][number];
 

@@ -6,7 +6,7 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { DEMO_DATA_FILE, DEMO_SESSION_IDS } from '../../infra/local/demo-data';
-import { importUbi } from '../../infra/local/import-ubi';
+import { importUbi } from '../../shared/ingest/ubi';
 import { eventSortKeyPrefix, isSessionSortKey } from '../../shared/data/keys';
 import { documentClient } from '../../shared/data/store-from-env';
 import { TABLE } from '../../shared/data/table';

@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { createLocalServer, importRouteHandler, MAX_BODY_BYTES, type LambdaHandler } from '../../infra/local/server';
 import { routeNamed, type Route } from '../../shared/routes';
 import { uniqueId } from '../support/handlers';
-import { errorCode, startTestApi, type TestApi } from './local-api';
+import { errorCode, startTestApi, type TestApi } from '../support/local-api';
 
 /** The real handlers, with a record of every call that reached them. */
 const calls: Array<{ route: Route['name']; event: APIGatewayProxyEventV2; remainingMs: number }> = [];

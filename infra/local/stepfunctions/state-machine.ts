@@ -8,7 +8,7 @@
 import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { RELEASE_STATES } from '../constructs/release-workflow';
+import { RELEASE_STATES } from '../../constructs/release-workflow';
 
 /** One entry of the execution's event log (state entered/exited, retried, caught…); the package does not export the type. */
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;

@@ -32,7 +32,7 @@ function runImport(args: string[], env: Record<string, string | undefined>, stdi
   return new Promise((done) => {
     const child = execFile(
       join(ROOT, 'node_modules', '.bin', 'tsx'),
-      [join(ROOT, 'infra', 'local', 'import-cli.ts'), ...args],
+      [join(ROOT, 'infra', 'cli', 'import.ts'), ...args],
       { cwd: ROOT, env: childEnv, timeout: 60_000 },
       (error, stdout, stderr) => done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
     );
@@ -124,7 +124,7 @@ test('an empty or closed stdin, or an empty file: it says nothing was read, and 
   expect(empty.stderr).toMatch(/^Nothing was read from stdin \(it is empty or closed\): nothing imported\.$/m);
 
   const closed = await new Promise<CliRun>((done) => {
-    const cli = `${join(ROOT, 'node_modules', '.bin', 'tsx')} ${join(ROOT, 'infra', 'local', 'import-cli.ts')} - <&-`;
+    const cli = `${join(ROOT, 'node_modules', '.bin', 'tsx')} ${join(ROOT, 'infra', 'cli', 'import.ts')} - <&-`;
     execFile('bash', ['-c', cli], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
       done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }),
     );

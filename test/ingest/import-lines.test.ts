@@ -3,7 +3,8 @@
  * splitting (UTF-8 checked per line, CRLF, chunk boundaries) and every
  * reason a line is rejected.
  */
-import { importSessions, MAX_LINE_BYTES, parseLine, splitLines } from '../../infra/local/import';
+import { importSessions, parseLine } from '../../shared/ingest/jsonl';
+import { MAX_LINE_BYTES, splitLines } from '../../shared/ingest/lines';
 import { fakeWriter } from '../support/fake-writer';
 import type { Event, Session } from '../../shared/schemas';
 

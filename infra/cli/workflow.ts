@@ -6,32 +6,31 @@
  * The execution name is the release id, as in AWS: re-running a name releases
  * nothing new. The settle Wait is skipped unless --wait is given.
  */
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDynamoClient } from '../../shared/data/client';
 import { routeNamed } from '../../shared/routes';
-import { buildLambdaContext } from './lambda-event';
-import { LOCAL_DEFAULTS, localStoreEndpoint, portFromEnv } from './local-config';
-import type { EventLog, PutEventsEntry } from './state-machine';
+import { buildLambdaContext } from '../local/lambda-event';
+import type { EventLog, PutEventsEntry } from '../local/stepfunctions/state-machine';
+import { checkTarget, resolveTarget, TARGET_HELP } from './target';
 
 // Loaded in main(), after the environment is set: the stack and the handlers
 // import Powertools, which reads POWERTOOLS_* when its modules load.
 let modules: {
   app: typeof import('../build-app');
   workflow: typeof import('../constructs/release-workflow');
-  local: typeof import('./state-machine');
+  local: typeof import('../local/stepfunctions/state-machine');
 };
 
 const USAGE = `Usage: npm run workflow -- [execution-name] [--wait]
 
-Runs the synthesized release workflow locally against the store of \`npm start\`
-(dynalite on 127.0.0.1:$DYNAMODB_PORT, default ${LOCAL_DEFAULTS.dynamodbPort}; table $TABLE_NAME, default "${LOCAL_DEFAULTS.tableName}").
+Runs the synthesized release workflow locally.
   execution-name  the execution name, used as release id (default: manual-<timestamp>);
                   the same name again releases nothing new and announces the same batch
-  --wait          really wait out the settle window instead of skipping it`;
+  --wait          really wait out the settle window instead of skipping it
+
+${TARGET_HELP}`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -44,8 +43,8 @@ async function main(): Promise<number> {
   }
   const executionName = positionals[0] ?? `manual-${new Date().toISOString().replace(/[^0-9]/g, '').slice(0, 14)}`;
 
-  const endpoint = process.env.DYNAMODB_ENDPOINT || localStoreEndpoint(portFromEnv('DYNAMODB_PORT', LOCAL_DEFAULTS.dynamodbPort));
-  const tableName = process.env.TABLE_NAME || LOCAL_DEFAULTS.tableName;
+  const target = resolveTarget();
+  const { endpoint, tableName } = target;
   // The handler modules read these when they load, so they are set before the import below.
   process.env.DYNAMODB_ENDPOINT = endpoint;
   process.env.TABLE_NAME = tableName;
@@ -53,11 +52,11 @@ async function main(): Promise<number> {
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-  await checkStore(endpoint, tableName);
+  await checkTarget(target);
   modules = {
     app: await import('../build-app'),
     workflow: await import('../constructs/release-workflow'),
-    local: await import('./state-machine'),
+    local: await import('../local/stepfunctions/state-machine'),
   };
   const { STACK_NAME } = modules.app;
   const { RELEASE_STATES } = modules.workflow;
@@ -100,19 +99,6 @@ function synthesizeStateMachine() {
     return modules.local.stateMachineFromTemplate(app.synth().getStackByName(modules.app.STACK_NAME).template);
   } finally {
     rmSync(outdir, { recursive: true, force: true });
-  }
-}
-
-/** Fails fast with what to do when `npm start` is not running, instead of the workflow retrying an outage. */
-async function checkStore(endpoint: string, tableName: string): Promise<void> {
-  const client = createDynamoClient({ endpoint, maxAttempts: 1 });
-  try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-  } catch (error) {
-    const reason = (error as Error).name === 'ResourceNotFoundException' ? `has no table "${tableName}"` : 'is not reachable';
-    throw new Error(`The local store at ${endpoint} ${reason}. Start it with \`npm start\` (or set DYNAMODB_PORT / TABLE_NAME).`);
-  } finally {
-    client.destroy();
   }
 }
 

@@ -12,15 +12,15 @@
  * (importing again is safe). Skipped UBI events (searches that name no
  * object, …) are reported but are not errors.
  */
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createReadStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../../shared/data/client';
 import { SessionWriter } from '../../shared/data/session-writer';
-import { importSessions, printable, type ImportProgress, type ImportReport, type RejectedLine } from './import';
-import { describeSkipped, importUbi } from './import-ubi';
-import { LOCAL_DEFAULTS, localStoreEndpoint, portFromEnv } from './local-config';
+import { importSessions } from '../../shared/ingest/jsonl';
+import { printable } from '../../shared/ingest/lines';
+import type { ImportProgress, ImportReport, RejectedLine } from '../../shared/ingest/run';
+import { describeSkipped, importUbi } from '../../shared/ingest/ubi';
+import { checkTarget, resolveTarget, TARGET_HELP } from './target';
 
 const USAGE = `Usage: npm run import -- [--format jsonl|ubi] FILE   (FILE may be "-" for stdin)
 
@@ -34,9 +34,7 @@ documents as NDJSON, one per line or in the bulk-API form (an action line before
 each document). Each query becomes a session, its impressions its search results,
 and its other events that name an object its events (see README.md).
 
-Target: the local store of \`npm start\` (http://127.0.0.1:$DYNAMODB_PORT, default
-${LOCAL_DEFAULTS.dynamodbPort}; table $TABLE_NAME, default "${LOCAL_DEFAULTS.tableName}"), or any endpoint
-with DYNAMODB_ENDPOINT (e.g. https://dynamodb.eu-west-1.amazonaws.com) and TABLE_NAME.`;
+${TARGET_HELP}`;
 
 /** Progress is printed at most this often, so small files print none. */
 const PROGRESS_EVERY_MS = 1000;
@@ -59,11 +57,11 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const endpoint = process.env.DYNAMODB_ENDPOINT || localStoreEndpoint(portFromEnv('DYNAMODB_PORT', LOCAL_DEFAULTS.dynamodbPort));
-  const tableName = process.env.TABLE_NAME || LOCAL_DEFAULTS.tableName;
+  const target = resolveTarget();
+  const { endpoint, tableName } = target;
+  await checkTarget(target);
   const db = createDocumentClient({ endpoint });
   try {
-    await checkTable(db, endpoint, tableName);
     const source = file === '-' ? process.stdin : createReadStream(file);
     const progress = progressPrinter();
     const input = file === '-' ? 'stdin' : printable(file);
@@ -106,22 +104,6 @@ async function main(): Promise<number> {
 }
 
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
-
-/** Says plainly when nothing answers at the endpoint or the table is missing, before reading the file. */
-async function checkTable(db: DynamoDBDocumentClient, endpoint: string, tableName: string): Promise<void> {
-  try {
-    await db.send(new DescribeTableCommand({ TableName: tableName }));
-  } catch (error) {
-    const { name, code } = error as { name?: string; code?: string };
-    if (name === 'ResourceNotFoundException') {
-      throw new Error(`No table "${tableName}" at ${endpoint}. Start the local service with \`npm start\`, or set TABLE_NAME.`);
-    }
-    if (code === 'ECONNREFUSED') {
-      throw new Error(`Nothing answers at ${endpoint}. Start the local service with \`npm start\`, or set DYNAMODB_ENDPOINT.`);
-    }
-    // Anything else (e.g. no dynamodb:DescribeTable permission) is left for the writes to report.
-  }
-}
 
 /** Progress on stderr at most once a second: rewritten in place on a terminal, one line each otherwise. */
 function progressPrinter() {

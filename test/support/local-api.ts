@@ -6,8 +6,8 @@
  */
 import { createLocalServer, OPENAPI_PATH, type LocalServer, type LocalServerOptions } from '../../infra/local/server';
 import type { OpenApiDocument } from '../../shared/openapi';
-import { createTestTable } from '../support/handlers';
-import { contractCheckFor, type ContractCheck } from '../support/openapi-validator';
+import { createTestTable } from './handlers';
+import { contractCheckFor, type ContractCheck } from './openapi-validator';
 
 export interface ApiAnswer {
   status: number;

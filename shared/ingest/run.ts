@@ -1,0 +1,155 @@
+/**
+ * What every import format shares once its lines are parsed: the report,
+ * rejecting or skipping a line, and writing chunks of valid sessions (events
+ * first, then sessions) as the import rules allow.
+ */
+import { BATCH_WRITE_SIZE, type SessionWriter } from '../data/session-writer';
+import { importVerdict, PAYLOAD_SEARCH_RULE } from '../domain/import-rules';
+import type { Event, Session } from '../schemas';
+import { printable } from './lines';
+
+export interface RejectedLine {
+  line: number;
+  reason: string;
+}
+
+export interface ImportProgress {
+  /** Lines read so far, blank ones included. */
+  lines: number;
+  sessions: number;
+  events: number;
+  rejected: number;
+}
+
+export interface ImportReport extends Omit<ImportProgress, 'rejected'> {
+  rejected: RejectedLine[];
+  /** Lines left out on purpose, not errors: their session is in a released batch, which never changes. */
+  skippedLines: RejectedLine[];
+}
+
+export interface ImportOptions {
+  /** Write requests in flight at once (default 16). */
+  concurrency?: number;
+  /** Sessions validated before their writes go out (default 500): bounds memory and in-flight work. */
+  chunkSessions?: number;
+  /** Called after each chunk is written. */
+  onProgress?: (progress: ImportProgress) => void;
+  /** Called for each rejected line, as soon as it is found. */
+  onReject?: (rejected: RejectedLine) => void;
+  /** Called for each skipped line (a session of a released batch), as soon as it is found. */
+  onSkip?: (skipped: RejectedLine) => void;
+}
+
+export type ImportWriter = Pick<SessionWriter, 'putEvents' | 'upsertSession' | 'readImportState'>;
+
+/** A write that failed after the SDK's retries: the import stops there (importing again is safe). */
+export class ImportWriteError extends Error {
+  override name = 'ImportWriteError';
+  constructor(
+    readonly firstLine: number,
+    readonly lastLine: number,
+    cause: unknown,
+  ) {
+    super(`Writing lines ${firstLine}-${lastLine} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+export interface ValidLine {
+  line: number;
+  session: Session;
+  events: Event[];
+}
+
+/**
+ * What every import format shares: rejecting or skipping a line (kept in the
+ * report and passed to onReject / onSkip, with control characters escaped),
+ * and writing a chunk of valid sessions, in line order, as the import rules
+ * allow, then counting them and reporting progress.
+ */
+export function importRun(report: ImportReport, writer: ImportWriter, options: ImportOptions) {
+  const concurrency = options.concurrency ?? 16;
+  const reject = (line: number, reason: string): void => {
+    const rejected = { line, reason: printable(reason) };
+    report.rejected.push(rejected);
+    options.onReject?.(rejected);
+  };
+  const skip = (line: number, reason: string): void => {
+    const skipped = { line, reason: printable(reason) };
+    report.skippedLines.push(skipped);
+    options.onSkip?.(skipped);
+  };
+  return {
+    reject,
+    async write(lines: ValidLine[]): Promise<void> {
+      let written: ValidLine[];
+      try {
+        written = await writeChunk(lines, writer, concurrency, { reject, skip });
+      } catch (error) {
+        throw new ImportWriteError(lines[0]!.line, lines.at(-1)!.line, error);
+      }
+      report.sessions += written.length;
+      report.events += written.reduce((sum, l) => sum + l.events.length, 0);
+      const { lines: read, sessions, events, rejected } = report;
+      options.onProgress?.({ lines: read, sessions, events, rejected: rejected.length });
+    },
+  };
+}
+
+interface LineOutcomes {
+  reject(line: number, reason: string): void;
+  skip(line: number, reason: string): void;
+}
+
+/**
+ * Checks the chunk against the store (where each session sits, which batches
+ * are released), read right before writing, then writes what the rules allow:
+ * events first, then sessions, so a session becomes visible only once its
+ * events are stored and a schedule request racing the import never sees it
+ * without them (and skips it as no_events). A session read as unscheduled is
+ * written only while it still is (a conditional write); one scheduled in
+ * between is checked again. Returns the lines written.
+ */
+async function writeChunk(lines: ValidLine[], writer: ImportWriter, concurrency: number, outcomes: LineOutcomes): Promise<ValidLine[]> {
+  const state = await writer.readImportState(lines.map((l) => l.session.session_id));
+  const allowed = lines.filter((l) => {
+    const verdict = importVerdict(l.session, state.assignments.get(l.session.session_id), state.pointer);
+    if ('skip' in verdict) outcomes.skip(l.line, verdict.skip);
+    if ('reject' in verdict) outcomes.reject(l.line, verdict.reject);
+    return 'write' in verdict;
+  });
+
+  const events = allowed.flatMap((l) => l.events);
+  const requests: Event[][] = [];
+  for (let i = 0; i < events.length; i += BATCH_WRITE_SIZE) requests.push(events.slice(i, i + BATCH_WRITE_SIZE));
+  await forEachConcurrently(requests, concurrency, (request) => writer.putEvents(request));
+
+  const written: ValidLine[] = [];
+  await forEachConcurrently(allowed, concurrency, async (l) => {
+    const id = l.session.session_id;
+    const scheduled = state.assignments.has(id);
+    if (await writer.upsertSession(l.session, { ifUnscheduled: !scheduled })) return void written.push(l);
+    // Scheduled since the read: its assignment is final now, so one more check decides.
+    const now = await writer.readImportState([id]);
+    const assignment = now.assignments.get(id)!;
+    const verdict = importVerdict(l.session, assignment, now.pointer);
+    if ('write' in verdict) {
+      await writer.upsertSession(l.session);
+      written.push(l);
+      return;
+    }
+    const why = 'skip' in verdict ? 'that batch is released, so its fields were not changed' : PAYLOAD_SEARCH_RULE;
+    const events = l.events.length > 0 ? ` (its ${l.events.length} events were written)` : '';
+    outcomes.reject(l.line, `session_id "${id}" was scheduled in batch ${assignment.batchId} while this line was written: ${why}${events}`);
+  });
+  return lines.filter((l) => written.includes(l));
+}
+
+/** Runs `work` on every item with at most `limit` at a time. Hand-written: a dozen lines, not worth a dependency. */
+async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
