@@ -57,12 +57,25 @@ export const ACCESS_LOG_FIELDS = {
 } as const;
 
 export interface SessionImprovementStackProps extends StackProps {
-  /** EventBridge Scheduler expression (`rate(...)`, `cron(...)` or `at(...)`) that starts the release workflow. */
+  /**
+   * EventBridge Scheduler expression (`rate(...)`, `cron(...)` or `at(...)`) that starts the release workflow.
+   * @default DEFAULT_SCHEDULE_EXPRESSION (daily at 03:00 UTC)
+   */
   scheduleExpression?: string;
-  /** What happens to the table when the stack is deleted; RETAIN (the default) keeps the data. */
+  /**
+   * What happens to the table when the stack is deleted; RETAIN also turns on deletion protection.
+   * @default RemovalPolicy.RETAIN
+   */
   tableRemovalPolicy?: RemovalPolicy;
-  /** Optional e-mail address subscribed to the alarm topic. */
+  /**
+   * An e-mail address subscribed to the alarm topic (it must confirm the subscription).
+   * @default - no subscription; synth warns
+   */
   alarmEmail?: string;
+  /**
+   * Stage-wide throttling of the HTTP API, for all routes together.
+   * @default DEFAULT_API_THROTTLE
+   */
   apiThrottle?: { rateLimit: number; burstLimit: number };
 }
 

@@ -1,5 +1,5 @@
 /**
- * The HTTP contract of DESIGN.md as an OpenAPI 3.1 document. Request bodies,
+ * The HTTP contract (README.md, "API") as an OpenAPI 3.1 document. Request bodies,
  * query parameters and the session and event shapes are generated from the
  * valibot schemas the handlers validate with, and the operations from the
  * route table, so the document cannot drift from either.

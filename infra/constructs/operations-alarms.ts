@@ -39,7 +39,10 @@ export interface OperationsAlarmsProps {
   deadLetterQueue: sqs.IQueue;
   /** Releases made over the API that the stream could not hand to the workflow. */
   apiReleaseDeadLetters: sqs.IQueue;
-  /** Optional address subscribed to the alarm topic (it must confirm the subscription). */
+  /**
+   * An address subscribed to the alarm topic (it must confirm the subscription).
+   * @default - no subscription; synth warns that the alarms reach nobody
+   */
   alarmEmail?: string;
 }
 

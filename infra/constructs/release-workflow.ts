@@ -39,9 +39,9 @@ export const SETTLE_MARGIN_SECONDS = 5;
 
 /**
  * A schedule request already in flight at release may still land in the
- * released batch, but only within its own Lambda timeout (DESIGN.md, release
- * fence); announcing after that timeout plus a margin means a consumer never
- * misses one of the batch's sessions.
+ * released batch, but only within its own Lambda timeout (the release fence,
+ * README "Guarantees" 3); announcing after that timeout plus a margin means a
+ * consumer never misses one of the batch's sessions.
  */
 export const settleWindowSeconds = (): number =>
   routeNamed('ScheduleSession').timeoutSeconds + SETTLE_MARGIN_SECONDS;
@@ -66,7 +66,9 @@ export const TRANSIENT_RELEASE_ERRORS = [
 
 export interface ReleaseWorkflowProps {
   releaseFunction: lambda.IFunction;
+  /** Where BatchReleased is announced. */
   eventBus: events.IEventBus;
+  /** @default logs.RetentionDays.ONE_MONTH */
   logRetention?: logs.RetentionDays;
 }
 

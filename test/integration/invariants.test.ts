@@ -1,5 +1,5 @@
 /**
- * DESIGN.md's invariants 1–5, one describe each, proven through the real
+ * The README's guarantees 1–5, one describe each, proven through the real
  * handlers on the embedded store (dynalite), with real concurrency. Each was
  * watched failing with its invariant broken on purpose; the break is named
  * above each describe.
