@@ -57,6 +57,15 @@ test('source maps carry mappings only, not the sources', () => {
   }
 });
 
+test.each(ROUTES.map((r) => r.name))('%s bundle holds nothing of the deployment, the local host, the import or the OpenAPI document', (name) => {
+  const bundle = handlers.find((h) => h.name === name)!;
+  const inputs = Object.keys(bundle.metafile.inputs);
+  // The check must see the project's own inputs, or it would pass on any bundle.
+  expect(inputs).toContain(ROUTES.find((r) => r.name === name)!.entry);
+  const misplaced = inputs.filter((input) => /^(infra\/|shared\/ingest\/|shared\/openapi\.ts$)/.test(input));
+  expect(misplaced).toEqual([]);
+});
+
 test.each(ROUTES.map((r) => r.name))(`%s bundle is at most ${BUNDLE_SIZE_BUDGET} × the DocumentClient-only baseline`, (name) => {
   const bundle = handlers.find((h) => h.name === name)!;
   const ratio = bundle.bytes / baseline.bytes;
