@@ -52,6 +52,12 @@ const BatchSession = v.strictObject({
 
 const BatchPage = v.strictObject({
   batch_id: Id,
+  state: v.pipe(
+    v.picklist(['collecting', 'released']),
+    v.description(
+      'collecting: sessions may still join the batch, and a later page may list sessions numbered below ones already returned. released: no schedule that starts now lands in it; one in flight at the release may until the announcement (BatchReleased), after which pages never change.',
+    ),
+  ),
   last_number: v.pipe(
     v.nullable(SessionNumber),
     v.description('Number of the last session returned (pass it back as after_number), or null when none is.'),

@@ -15,19 +15,22 @@ import {
   type ReleaseOrigin,
   type ReleaseStamp,
 } from '../domain/model';
-import type { BatchEntry, NumberGrant, SessionStore } from '../domain/store';
+import type { BatchEntry, BatchRecord, NumberGrant, SessionStore } from '../domain/store';
+import { batchGetAll } from './batch-get';
 import { call, conditional } from './errors';
 import { expression } from './expressions';
 import {
   assignmentAttributes,
+  batchRecordItem,
   POINTER,
   releaseItem,
+  toBatchRecord,
   toEvent,
   toPointer,
   toRelease,
   toStoredSession,
 } from './items';
-import { batchPartition, collectingPointerKey, isSessionSortKey, releaseKey, sessionKey, sessionPartition } from './keys';
+import { batchPartition, batchRecordKey, collectingPointerKey, isSessionSortKey, releaseKey, sessionKey, sessionPartition } from './keys';
 import { TABLE } from './table';
 
 type Item = Record<string, unknown>;
@@ -133,6 +136,15 @@ export class DynamoSessionStore implements SessionStore {
     // Unconditional: a released pointer always yields the same record, so a
     // second writer (roll-forward) writes the same bytes.
     await call(() => this.db.send(new PutCommand({ TableName: this.tableName, Item: releaseItem(release, origin) })));
+  }
+
+  async writeBatchRecord(release: Release): Promise<void> {
+    await call(() => this.db.send(new PutCommand({ TableName: this.tableName, Item: batchRecordItem(release) })));
+  }
+
+  async readBatchRecords(batchIds: readonly string[]): Promise<Map<string, BatchRecord>> {
+    const found = await batchGetAll(this.db, this.tableName, batchIds.map(batchRecordKey));
+    return new Map(found.map((item) => [item.batch_id as string, toBatchRecord(item)]));
   }
 
   async readPointer(): Promise<CollectingPointer | undefined> {

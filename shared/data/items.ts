@@ -4,8 +4,8 @@
  * key attributes.
  */
 import { EVENT_FIELDS, SESSION_FIELDS, type Event, type Session } from '../schemas';
-import type { CollectingPointer, Release, ReleaseOrigin, StoredSession } from '../domain/model';
-import { batchIndexKey, eventKey, releaseKey, sessionKey } from './keys';
+import type { BatchSummary, CollectingPointer, Release, ReleaseOrigin, StoredSession } from '../domain/model';
+import { batchIndexKey, batchRecordKey, eventKey, releaseKey, sessionKey } from './keys';
 
 type Item = Record<string, unknown>;
 
@@ -110,6 +110,20 @@ export const releaseItem = (release: Release, origin: ReleaseOrigin): Item => ({
   ...releaseKey(release.release_id),
   ...release,
   origin,
+});
+
+/** The batch record: which release fenced the batch, found by batch id. */
+export const batchRecordItem = (release: Release): Item => ({
+  ...batchRecordKey(release.batch_id),
+  batch_id: release.batch_id,
+  release_id: release.release_id,
+  released_at: release.released_at,
+});
+
+export const toBatchRecord = (item: Item): Required<Pick<BatchSummary, 'batch_id' | 'release_id' | 'released_at'>> => ({
+  batch_id: item.batch_id as string,
+  release_id: item.release_id as string,
+  released_at: item.released_at as number,
 });
 
 export const toRelease = (item: Item): Release => ({

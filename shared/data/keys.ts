@@ -7,6 +7,7 @@
  * | session            | SESSION#<id>       | #SESSION                            | BATCH#<batch_id> / number |
  * | event              | SESSION#<id>       | EVENT#<created_at:12>#<event_id>    | —                         |
  * | collecting pointer | BATCH              | #COLLECTING                         | —                         |
+ * | batch record       | BATCH#<batch_id>   | #BATCH                              | —                         |
  * | release record     | RELEASE#<id>       | #RELEASE                            | —                         |
  *
  * `#SESSION` sorts before `EVENT#…`, so one Query with Limit 2 on a session's
@@ -40,6 +41,12 @@ export const sessionSortKey = SESSION_SK;
 export const isSessionSortKey = (sk: unknown): boolean => sk === SESSION_SK;
 
 export const collectingPointerKey = (): Key => ({ PK: 'BATCH', SK: '#COLLECTING' });
+
+/** What a released batch records about its release, to be found by batch id (a release record is found by release id). */
+export const batchRecordKey = (batchId: string): Key => ({
+  PK: `BATCH#${batchId}`,
+  SK: '#BATCH',
+});
 
 export const releaseKey = (releaseId: string): Key => ({
   PK: `RELEASE#${releaseId}`,

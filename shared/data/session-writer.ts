@@ -6,9 +6,10 @@
  * Sessions go one UpdateItem each, because BatchWriteItem can only Put whole
  * items, and a Put would erase the batch assignment of a scheduled session.
  */
-import { BatchGetCommand, BatchWriteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Assignment, CollectingPointer } from '../domain/model';
 import type { Event, Session } from '../schemas';
+import { backoff, batchGetAll, MAX_UNPROCESSED_ROUNDS } from './batch-get';
 import { conditional } from './errors';
 import { expression } from './expressions';
 import { eventItem, storedSessionFields, toPointer, toStoredSession } from './items';
@@ -16,8 +17,6 @@ import { collectingPointerKey, sessionKey } from './keys';
 import { TABLE } from './table';
 
 export const BATCH_WRITE_SIZE = 25;
-const BATCH_GET_SIZE = 100;
-const MAX_UNPROCESSED_ROUNDS = 10;
 
 export class SessionWriter {
   constructor(
@@ -36,14 +35,14 @@ export class SessionWriter {
    * pointer: what an import checks its lines against right before writing them.
    */
   async readImportState(sessionIds: readonly string[]): Promise<ImportState> {
-    const chunks: string[][] = [];
-    for (let i = 0; i < sessionIds.length; i += BATCH_GET_SIZE) chunks.push(sessionIds.slice(i, i + BATCH_GET_SIZE));
-    const [pointer, ...found] = await Promise.all([
+    const [pointer, found] = await Promise.all([
       this.db.send(new GetCommand({ TableName: this.tableName, Key: collectingPointerKey(), ConsistentRead: true })),
-      ...chunks.map((chunk) => this.batchGet(chunk.map(sessionKey))),
+      batchGetAll(this.db, this.tableName, sessionIds.map(sessionKey), {
+        attributes: [TABLE.partitionKey, TABLE.sortKey, 'session_id', 'batch_id', 'session_number'],
+      }),
     ]);
     const assignments = new Map<string, Assignment>();
-    for (const item of found.flat()) {
+    for (const item of found) {
       const { session_id, assignment } = toStoredSession(item);
       if (assignment) assignments.set(session_id, assignment);
     }
@@ -63,36 +62,11 @@ export class SessionWriter {
     return written !== undefined;
   }
 
-  /** The items at these keys (assignment attributes only), retrying unprocessed keys. */
-  private async batchGet(keys: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let pending = keys;
-    for (let round = 0; pending.length > 0; round++) {
-      if (round === MAX_UNPROCESSED_ROUNDS) throw new Error(`${pending.length} keys stayed unprocessed after ${round} rounds`);
-      if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round) * Math.random());
-      const { Responses, UnprocessedKeys } = await this.db.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [this.tableName]: {
-              Keys: pending,
-              ConsistentRead: true,
-              ProjectionExpression: '#pk, #sk, session_id, batch_id, session_number',
-              ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
-            },
-          },
-        }),
-      );
-      items.push(...(Responses?.[this.tableName] ?? []));
-      pending = (UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
-    }
-    return items;
-  }
-
   private async batchPut(items: Record<string, unknown>[]): Promise<void> {
     let requests = items.map((Item) => ({ PutRequest: { Item } }));
     for (let round = 0; requests.length > 0; round++) {
       if (round === MAX_UNPROCESSED_ROUNDS) throw new Error(`${requests.length} items stayed unprocessed after ${round} rounds`);
-      if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round) * Math.random());
+      if (round > 0) await backoff(round);
       const { UnprocessedItems } = await this.db.send(
         new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
       );
@@ -107,4 +81,3 @@ export interface ImportState {
   pointer: CollectingPointer | undefined;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

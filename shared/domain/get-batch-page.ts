@@ -1,6 +1,6 @@
 import type { Event } from '../schemas';
 import { BatchNotFound } from './errors';
-import { batchSeqOf, type Assignment, type BatchPage, type BatchSession, type StoredSession } from './model';
+import { batchSeqOf, batchStateOf, type Assignment, type BatchPage, type BatchSession, type StoredSession } from './model';
 import type { BatchEntry, SessionStore } from './store';
 
 /** Lambda answers at most 6 MB; a page stays under 5 MB of JSON to leave room for the envelope. */
@@ -52,7 +52,7 @@ export async function getBatchPage(
     sessions = await confirmedSessions(store, listed, eventsLimit);
   }
 
-  const page: BatchPage = { batch_id: batchId, last_number: null, sessions: [] };
+  const page: BatchPage = { batch_id: batchId, state: batchStateOf(seq, pointer), last_number: null, sessions: [] };
   const parts: string[] = [];
   // Measured with the widest last_number: `null` is shorter than the number the page ends with.
   let bytes = jsonBytes({ ...page, last_number: Number.MAX_SAFE_INTEGER });
@@ -80,7 +80,7 @@ export async function getBatchPage(
     bytes += size;
   }
   // Same key order as the page object, so this is exactly JSON.stringify(page).
-  const json = `{"batch_id":${JSON.stringify(page.batch_id)},"last_number":${page.last_number},"sessions":[${parts.join(',')}]}`;
+  const json = `{"batch_id":${JSON.stringify(page.batch_id)},"state":"${page.state}","last_number":${page.last_number},"sessions":[${parts.join(',')}]}`;
   return { page, json };
 }
 

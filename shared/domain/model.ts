@@ -44,6 +44,18 @@ export interface Release {
   last_session_number: number;
 }
 
+/** A batch as the batch list shows it; release_id and released_at once it is released. */
+export interface BatchSummary {
+  batch_id: string;
+  state: BatchState;
+  release_id?: string;
+  released_at?: number;
+}
+
+/** The state of a batch that exists, given the collecting pointer: every batch below the pointer's is released. */
+export const batchStateOf = (batchSeq: number, pointer: CollectingPointer): BatchState =>
+  batchSeq < pointer.batchSeq || pointer.release ? 'released' : 'collecting';
+
 export interface BatchSession extends Session {
   batch_id: string;
   session_number: number;
@@ -52,8 +64,12 @@ export interface BatchSession extends Session {
   events_truncated?: true;
 }
 
+/** collecting: sessions may still join it. released: fenced by a release; complete once announced. */
+export type BatchState = 'collecting' | 'released';
+
 export interface BatchPage {
   batch_id: string;
+  state: BatchState;
   last_number: number | null;
   sessions: BatchSession[];
 }

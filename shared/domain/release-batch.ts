@@ -50,6 +50,8 @@ export async function finishRelease(store: SessionStore, pointer: CollectingPoin
     released_at: pointer.release.releasedAt,
     last_session_number: pointer.lastNumber,
   };
+  // The batch record first: the release record marks the release finished, and nothing rolls a finished one forward.
+  await store.writeBatchRecord(release);
   await store.writeRelease(release, pointer.release.origin);
   return release;
 }

@@ -6,7 +6,10 @@
  * it, tests implement it in memory.
  */
 import type { Event } from '../schemas';
-import type { Assignment, CollectingPointer, Release, ReleaseOrigin, ReleaseStamp, StoredSession } from './model';
+import type { Assignment, BatchSummary, CollectingPointer, Release, ReleaseOrigin, ReleaseStamp, StoredSession } from './model';
+
+/** Which release fenced a batch. */
+export type BatchRecord = Required<Pick<BatchSummary, 'batch_id' | 'release_id' | 'released_at'>>;
 
 export interface SessionLookup {
   session: StoredSession;
@@ -62,6 +65,12 @@ export interface SessionStore {
 
   /** Writes the release record of a released pointer (idempotent: same pointer, same record). */
   writeRelease(release: Release, origin: ReleaseOrigin): Promise<void>;
+
+  /** Writes the batch record of a release: the release found by its batch id (idempotent too). */
+  writeBatchRecord(release: Release): Promise<void>;
+
+  /** The batch records of these batches, by batch id, strongly consistent (one round; 100 ids a request). */
+  readBatchRecords(batchIds: readonly string[]): Promise<Map<string, BatchRecord>>;
 
   /** The collecting pointer, strongly consistent. */
   readPointer(): Promise<CollectingPointer | undefined>;

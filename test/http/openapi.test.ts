@@ -191,14 +191,14 @@ describe('the response check fails a wrong answer', () => {
     session_id: 's-1', search_query: 'q', created_at: 1_700_000_000, search_results: [], is_irrelevant: false, is_payload_search: false,
     batch_id: '000001', session_number: 1, events: [],
   };
-  const page = (session: object) => ({ batch_id: '000001', last_number: 1, sessions: [session] });
+  const page = (session: object) => ({ batch_id: '000001', state: 'released', last_number: 1, sessions: [session] });
   const error = (code: string) => ({ error: { code, message: 'Something.' } });
 
   test.each<[string, Partial<HttpExchange>]>([
     ['a scheduled answer', {}],
     ['a skipped answer', { body: { session_id: 's-1', status: 'skipped', reason: 'no_events' } }],
     ['a page', { method: 'GET', path: '/batch/sessions', body: page(pageSession) }],
-    ['an empty page past the end', { method: 'GET', path: '/batch/sessions', body: { batch_id: '000001', last_number: null, sessions: [] } }],
+    ['an empty page past the end', { method: 'GET', path: '/batch/sessions', body: { batch_id: '000001', state: 'collecting', last_number: null, sessions: [] } }],
     ['a 404 session_not_found', { status: 404, body: error('session_not_found') }],
     ['a 503 with Retry-After', { status: 503, headers: retryAfter, body: error('service_unavailable') }],
     ['a release with its session count', { path: '/batch/release', body: { release_id: 'r', batch_id: '000001', released_at: 1_700_000_000, last_session_number: 3 } }],
@@ -213,6 +213,7 @@ describe('the response check fails a wrong answer', () => {
     ['a page session with an extra field', { method: 'GET', path: '/batch/sessions', body: page({ ...pageSession, assignment: {} }) }, /breaks/],
     ['a page session without its events', { method: 'GET', path: '/batch/sessions', body: page({ ...pageSession, events: undefined }) }, /breaks/],
     ['a page with a string last_number', { method: 'GET', path: '/batch/sessions', body: { ...page(pageSession), last_number: '1' } }, /breaks/],
+    ['a page with a state the contract does not know', { method: 'GET', path: '/batch/sessions', body: { ...page(pageSession), state: 'open' } }, /breaks/],
     ['a release without released_at', { path: '/batch/release', body: { release_id: 'r', batch_id: '000001', last_session_number: 3 } }, /breaks/],
     ['a 404 with another operation’s code', { status: 404, body: error('batch_not_found') }, /breaks/],
     ['a 400 with a stack in the error', { status: 400, body: { error: { code: 'invalid_request', message: 'x', stack: 'at x' } } }, /breaks/],

@@ -44,6 +44,7 @@ test('the README walk-through', async () => {
   const shown = (objectId: string, rank: number) => ({ object_id: objectId, rank, meta: { object: { object_id_field: 'asin' } } });
   expect(first.body).toEqual({
     batch_id: '000001',
+    state: 'collecting',
     last_number: 1,
     sessions: [
       {
@@ -80,11 +81,12 @@ test('the README walk-through', async () => {
   const next = await api.page('batch_id=000001&after_number=1');
   expect(next.body).toMatchObject({
     batch_id: '000001',
+    state: 'collecting',
     last_number: 2,
     sessions: [{ session_id: iphoneHeadphones, search_query: 'iphone headphones', session_number: 2 }],
   });
   expect(next.body.sessions[0].events.map((e: { event_type: string }) => e.event_type)).toEqual(['click', 'click']);
-  expect((await api.page('batch_id=000001&after_number=2')).body).toEqual({ batch_id: '000001', last_number: null, sessions: [] });
+  expect((await api.page('batch_id=000001&after_number=2')).body).toEqual({ batch_id: '000001', state: 'collecting', last_number: null, sessions: [] });
 
   const released = await api.release('demo-release-1');
   expect(released.status).toBe(200);

@@ -99,7 +99,7 @@ test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart doe
   // Schedule, page, release: in route order, each answers as the README says.
   expect(await runBannerCurls(banner)).toEqual([
     { session_id: DEMO_SESSION_IDS.ps4, status: 'scheduled', batch_id: '000001', session_number: 1 },
-    { batch_id: '000001', last_number: 1, sessions: [expect.objectContaining({ session_id: DEMO_SESSION_IDS.ps4 })] },
+    { batch_id: '000001', state: 'collecting', last_number: 1, sessions: [expect.objectContaining({ session_id: DEMO_SESSION_IDS.ps4 })] },
     expect.objectContaining({ release_id: 'demo-release-1', batch_id: '000001' }),
   ]);
   // Ctrl-C: SIGINT to npm, tsx and the server process at once.

@@ -15,7 +15,7 @@ import {
   type ReleaseStamp,
   type StoredSession,
 } from '../../shared/domain/model';
-import type { BatchEntry, NumberGrant, SessionLookup, SessionStore } from '../../shared/domain/store';
+import type { BatchEntry, BatchRecord, NumberGrant, SessionLookup, SessionStore } from '../../shared/domain/store';
 import type { Event, Session } from '../../shared/schemas';
 
 export type StoreMethod = keyof SessionStore;
@@ -29,6 +29,7 @@ export class MemorySessionStore implements SessionStore {
   private readonly events = new Map<string, Event[]>();
   private readonly releases = new Map<string, Release>();
   private readonly origins = new Map<string, ReleaseOrigin>();
+  private readonly batchRecords = new Map<string, BatchRecord>();
   private pointer: CollectingPointer | undefined;
 
   /** Every store call made, in order: what a test asserts round trips with. */
@@ -157,6 +158,20 @@ export class MemorySessionStore implements SessionStore {
     // Unconditional, as in DynamoDB: the same released pointer always yields the same record.
     this.releases.set(release.release_id, copy(release));
     this.origins.set(release.release_id, origin);
+  }
+
+  async writeBatchRecord(release: Release): Promise<void> {
+    await this.enter('writeBatchRecord');
+    this.batchRecords.set(release.batch_id, {
+      batch_id: release.batch_id,
+      release_id: release.release_id,
+      released_at: release.released_at,
+    });
+  }
+
+  async readBatchRecords(batchIds: readonly string[]): Promise<Map<string, BatchRecord>> {
+    await this.enter('readBatchRecords');
+    return new Map(batchIds.flatMap((id) => (this.batchRecords.has(id) ? [[id, copy(this.batchRecords.get(id)!)]] : [])));
   }
 
   async readPointer(): Promise<CollectingPointer | undefined> {

@@ -63,9 +63,22 @@ describe('getBatchPage: which batches exist', () => {
     await scheduled(2);
     await expect(getBatchPage(store, request({ afterNumber: 2 }))).resolves.toEqual({
       batch_id: '000001',
+      state: 'collecting',
       last_number: null,
       sessions: [],
     });
+  });
+});
+
+describe('getBatchPage: state', () => {
+  test('a page says whether its batch is still collecting or released', async () => {
+    await scheduled(1);
+    expect((await getBatchPage(store, request({ batchId: '000001' }))).state).toBe('collecting');
+    await releaseCollectingBatch(store, uniqueId('r'));
+    expect((await getBatchPage(store, request({ batchId: '000001' }))).state).toBe('released');
+    await scheduled(1);
+    expect((await getBatchPage(store, request({ batchId: '000001' }))).state).toBe('released');
+    expect((await getBatchPage(store, request({ batchId: '000002' }))).state).toBe('collecting');
   });
 });
 
@@ -80,6 +93,7 @@ describe('getBatchPage: contents', () => {
     const page = await getBatchPage(store, request({ eventsLimit: 2 }));
     expect(page).toEqual({
       batch_id: '000001',
+      state: 'collecting',
       last_number: 1,
       sessions: [{ ...session, batch_id: '000001', session_number: 1, events: [events[1], events[2]] }],
     });

@@ -1,4 +1,5 @@
 import { NoCollectingBatch, ServiceUnavailable } from '../../shared/domain/errors';
+import { describeBatch, listBatches } from '../../shared/domain/batches';
 import { finishRelease, releaseCollectingBatch } from '../../shared/domain/release-batch';
 import { scheduleSession } from '../../shared/domain/schedule-session';
 import { MemorySessionStore } from '../support/memory-store';
@@ -172,5 +173,50 @@ describe('finishRelease', () => {
     await expect(finishRelease(store, pointer)).resolves.toEqual(first);
     expect(store.releaseRecord('r-1')).toEqual({ release_id: 'r-1', batch_id: '000004', released_at: 5, last_session_number: 9 });
     expect(store.releaseOrigin('r-1')).toBe('api');
+  });
+});
+
+describe('batch records and the batch list', () => {
+  test('finishing a release writes its batch record before its release record', async () => {
+    await scheduleSome(1);
+    const releaseId = uniqueId('r');
+    const order: string[] = [];
+    store.beforeCall = (method) => void (method.startsWith('write') && order.push(method));
+    await releaseCollectingBatch(store, releaseId, { now: clock(1_700_000_500) });
+    expect(order).toEqual(['writeBatchRecord', 'writeRelease']);
+  });
+
+  test('listBatches: every batch, oldest first, with its state and release; describeBatch: one of them', async () => {
+    expect(await listBatches(store)).toEqual([]);
+    await scheduleSome(2);
+    const first = uniqueId('r');
+    await releaseCollectingBatch(store, first, { now: clock(1_700_000_500) });
+    await scheduleSome(1);
+
+    expect(await listBatches(store)).toEqual([
+      { batch_id: '000001', state: 'released', release_id: first, released_at: 1_700_000_500 },
+      { batch_id: '000002', state: 'collecting' },
+    ]);
+    await expect(describeBatch(store, '000001')).resolves.toEqual({
+      batch_id: '000001',
+      state: 'released',
+      release_id: first,
+      released_at: 1_700_000_500,
+    });
+    await expect(describeBatch(store, '000003')).resolves.toBeUndefined();
+    await expect(describeBatch(store, 'nope')).resolves.toBeUndefined();
+  });
+
+  test('a batch fenced by a release that crashed before its records still lists its release', async () => {
+    await scheduleSome(1);
+    const releaseId = uniqueId('r');
+    store.beforeCall = (method) => {
+      if (method === 'writeBatchRecord') throw new Error('crash before the records');
+    };
+    await expect(releaseCollectingBatch(store, releaseId, { now: clock(1_700_000_700) })).rejects.toThrow('crash');
+    store.beforeCall = undefined;
+    expect(await listBatches(store)).toEqual([
+      { batch_id: '000001', state: 'released', release_id: releaseId, released_at: 1_700_000_700 },
+    ]);
   });
 });
