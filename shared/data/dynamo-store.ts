@@ -15,8 +15,7 @@ import {
   type ReleaseOrigin,
   type ReleaseStamp,
 } from '../domain/model';
-import type { BatchEntry, BatchRecord, NumberGrant, SessionStore } from '../domain/store';
-import { batchGetAll } from './batch-get';
+import type { BatchEntry, NumberGrant, SessionStore } from '../domain/store';
 import { call, conditional } from './errors';
 import { expression } from './expressions';
 import {
@@ -24,13 +23,12 @@ import {
   batchRecordItem,
   POINTER,
   releaseItem,
-  toBatchRecord,
   toEvent,
   toPointer,
   toRelease,
   toStoredSession,
 } from './items';
-import { batchPartition, batchRecordKey, collectingPointerKey, isSessionSortKey, releaseKey, sessionKey, sessionPartition } from './keys';
+import { batchPartition, collectingPointerKey, isSessionSortKey, releaseKey, sessionKey, sessionPartition } from './keys';
 import { TABLE } from './table';
 
 type Item = Record<string, unknown>;
@@ -140,11 +138,6 @@ export class DynamoSessionStore implements SessionStore {
 
   async writeBatchRecord(release: Release): Promise<void> {
     await call(() => this.db.send(new PutCommand({ TableName: this.tableName, Item: batchRecordItem(release) })));
-  }
-
-  async readBatchRecords(batchIds: readonly string[]): Promise<Map<string, BatchRecord>> {
-    const found = await batchGetAll(this.db, this.tableName, batchIds.map(batchRecordKey));
-    return new Map(found.map((item) => [item.batch_id as string, toBatchRecord(item)]));
   }
 
   async readPointer(): Promise<CollectingPointer | undefined> {

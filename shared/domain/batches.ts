@@ -3,10 +3,12 @@
  * what the API has no route for, for the local console and the export tool.
  */
 import { batchIdOf, batchSeqOf, batchStateOf, type BatchSummary, type CollectingPointer } from './model';
-import type { BatchRecord, SessionStore } from './store';
+import type { BatchRecord, BatchRecordReader, SessionStore } from './store';
+
+type BatchSources = Pick<SessionStore, 'readPointer'> & BatchRecordReader;
 
 /** Every batch, oldest first (two rounds: the pointer, then the batch records). */
-export async function listBatches(store: SessionStore): Promise<BatchSummary[]> {
+export async function listBatches(store: BatchSources): Promise<BatchSummary[]> {
   const pointer = await store.readPointer();
   if (!pointer) return [];
   const ids = Array.from({ length: pointer.batchSeq }, (_, i) => batchIdOf(i + 1));
@@ -15,7 +17,7 @@ export async function listBatches(store: SessionStore): Promise<BatchSummary[]> 
 }
 
 /** One batch, or undefined if there is no such batch. */
-export async function describeBatch(store: SessionStore, batchId: string): Promise<BatchSummary | undefined> {
+export async function describeBatch(store: BatchSources, batchId: string): Promise<BatchSummary | undefined> {
   const seq = batchSeqOf(batchId);
   const pointer = await store.readPointer();
   if (seq === undefined || !pointer || seq > pointer.batchSeq) return undefined;

@@ -29,6 +29,15 @@ export interface BatchEntry {
  */
 export type NumberGrant = { granted: Assignment } | { released: CollectingPointer } | { moved: true };
 
+/**
+ * Reading batch records, apart from SessionStore so that no handler bundle
+ * carries it: only the batch list (console, export tool) reads them.
+ */
+export interface BatchRecordReader {
+  /** The batch records of these batches, by batch id, strongly consistent (one round; 100 ids a request). */
+  readBatchRecords(batchIds: readonly string[]): Promise<Map<string, BatchRecord>>;
+}
+
 export interface SessionStore {
   /** The session and whether it has at least one event, in one strongly consistent read. */
   findSession(sessionId: string): Promise<SessionLookup | undefined>;
@@ -69,8 +78,6 @@ export interface SessionStore {
   /** Writes the batch record of a release: the release found by its batch id (idempotent too). */
   writeBatchRecord(release: Release): Promise<void>;
 
-  /** The batch records of these batches, by batch id, strongly consistent (one round; 100 ids a request). */
-  readBatchRecords(batchIds: readonly string[]): Promise<Map<string, BatchRecord>>;
 
   /** The collecting pointer, strongly consistent. */
   readPointer(): Promise<CollectingPointer | undefined>;

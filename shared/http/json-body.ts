@@ -32,7 +32,7 @@ export function jsonBody(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProx
             : `Unknown query parameter ${quoted(name)}: this endpoint takes its input in the JSON body only.`,
         );
       }
-      // Headers are lower-cased by http-header-normalizer, which runs first.
+      // Header names arrive lower-cased (API Gateway payload v2, and the local adapter).
       const { type, parameters } = parseMediaType(event.headers['content-type'] ?? '');
       if (!JSON_MEDIA_TYPE.test(type)) throw new UnsupportedMediaType('The body must be JSON (content-type: application/json).');
       const charset = parameters.charset;

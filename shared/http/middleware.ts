@@ -1,7 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as v from 'valibot';
 import { InvalidRequest, ServiceUnavailable } from '../domain/errors';
@@ -68,7 +67,7 @@ const errorResponses = (): MiddlewareObj<HttpEvent, HttpResult> => ({
 
 /**
  * The middy stack every HTTP handler shares: error mapping, Powertools
- * logger context and metrics, lower-cased headers and, for handlers with a
+ * logger context and metrics and, for handlers with a
  * body, the body rules of json-body.ts (not JSON by content type → 415,
  * malformed JSON, a repeated key or a query string → 400).
  */
@@ -76,7 +75,8 @@ export function httpHandler(
   handle: (event: HttpEvent, context: Context) => Promise<HttpResult>,
   options: { jsonBody: boolean },
 ) {
-  const stack = baseStack(handle).use(httpHeaderNormalizer()).use(errorResponses());
+  // No header normalizer: an HTTP API's payload v2 lower-cases every header name already (as the local adapter does).
+  const stack = baseStack(handle).use(errorResponses());
   return options.jsonBody ? stack.use(jsonBody()) : stack;
 }
 

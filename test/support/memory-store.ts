@@ -15,16 +15,16 @@ import {
   type ReleaseStamp,
   type StoredSession,
 } from '../../shared/domain/model';
-import type { BatchEntry, BatchRecord, NumberGrant, SessionLookup, SessionStore } from '../../shared/domain/store';
+import type { BatchEntry, BatchRecord, BatchRecordReader, NumberGrant, SessionLookup, SessionStore } from '../../shared/domain/store';
 import type { Event, Session } from '../../shared/schemas';
 
-export type StoreMethod = keyof SessionStore;
+export type StoreMethod = keyof SessionStore | keyof BatchRecordReader;
 
 type StoredWithTime = StoredSession & { scheduledAt?: number };
 
 const copy = <T>(value: T): T => (value === undefined ? value : structuredClone(value));
 
-export class MemorySessionStore implements SessionStore {
+export class MemorySessionStore implements SessionStore, BatchRecordReader {
   private readonly sessions = new Map<string, StoredWithTime>();
   private readonly events = new Map<string, Event[]>();
   private readonly releases = new Map<string, Release>();
