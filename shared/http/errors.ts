@@ -10,6 +10,7 @@ import {
   ServiceUnavailable,
   SessionNotFound,
 } from '../domain/errors';
+import { BatchNotReleased } from '../export/errors';
 import { jsonResponse } from './response';
 
 /** Seconds a client should wait before retrying after a 503. */
@@ -31,6 +32,7 @@ const DOMAIN_ANSWERS: Array<[new (...args: never[]) => Error, number, string]> =
   [SessionNotFound, 404, 'session_not_found'],
   [BatchNotFound, 404, 'batch_not_found'],
   [NoCollectingBatch, 404, 'no_collecting_batch'],
+  [BatchNotReleased, 409, 'batch_not_released'],
   [ServiceUnavailable, 503, 'service_unavailable'],
   [UnsupportedMediaType, 415, 'unsupported_media_type'],
 ];

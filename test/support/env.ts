@@ -1,7 +1,9 @@
-// Runs before each test file: a table of its own, quiet Powertools, fake AWS credentials.
+// Runs before each test file: a table and a bucket of its own, quiet Powertools, fake AWS credentials.
 import { randomUUID } from 'node:crypto';
 
 process.env.TABLE_NAME = `test-${randomUUID()}`;
+// A bucket of its own on the jest run's S3 server (global-setup.ts); test/support/export.ts creates it.
+process.env.EXPORT_BUCKET = `test-${randomUUID()}`;
 process.env.AWS_REGION = 'local';
 process.env.AWS_ACCESS_KEY_ID = 'local';
 process.env.AWS_SECRET_ACCESS_KEY = 'local';

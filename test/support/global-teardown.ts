@@ -1,5 +1,13 @@
+import { rmSync } from 'node:fs';
+import type { LocalS3 } from '../../infra/local/local-s3';
 import type { LocalStore } from '../../infra/local/local-store';
 
 export default async function globalTeardown(): Promise<void> {
-  await (globalThis as { __LOCAL_STORE__?: LocalStore }).__LOCAL_STORE__?.close();
+  const { __LOCAL_STORE__: store, __LOCAL_S3__: s3 } = globalThis as {
+    __LOCAL_STORE__?: LocalStore;
+    __LOCAL_S3__?: { s3: LocalS3; directory: string };
+  };
+  await store?.close();
+  await s3?.s3.close();
+  if (s3) rmSync(s3.directory, { recursive: true, force: true });
 }
