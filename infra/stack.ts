@@ -1,7 +1,8 @@
 /**
  * The whole deployment in one stack: the single table, one function and one
- * HTTP API route per entry of the route table (shared/routes.ts), the release
- * workflow with its schedule, and the alarms. Physical names are all generated.
+ * HTTP API route per entry of the route table (shared/routes.ts), the export
+ * bucket and function, the release workflow with its schedule, and the
+ * alarms. Physical names are all generated.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
@@ -11,11 +12,13 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { KEY_ATTRIBUTE_TYPES, TABLE } from '../shared/data/table';
+import { EXPORT_FUNCTION } from '../shared/export/export-function';
 import { ROUTES, type Route } from '../shared/routes';
 import { ApiReleaseTrigger } from './constructs/api-release-trigger';
 import { HandlerFunction } from './constructs/handler-function';
@@ -30,6 +33,12 @@ export const DEFAULT_SCHEDULE_EXPRESSION = 'cron(0 3 * * ? *)';
 
 /** How long the event bus archive keeps announcements for replay. */
 export const ARCHIVE_RETENTION_DAYS = 365;
+
+/** How long the export bucket's access logs (who read which export) are kept. */
+export const EXPORT_ACCESS_LOG_RETENTION_DAYS = 365;
+
+/** A multipart upload left behind by an export call that was killed holds storage until aborted. */
+export const ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 1;
 
 /** Stage-wide throttling of the HTTP API (requests per second, burst). */
 export const DEFAULT_API_THROTTLE = { rateLimit: 200, burstLimit: 400 } as const;
@@ -88,6 +97,8 @@ const keyAttribute = (name: keyof typeof KEY_ATTRIBUTE_TYPES): dynamodb.Attribut
 export class SessionImprovementStack extends Stack {
   readonly table: dynamodb.Table;
   readonly functions: Record<Route['name'], HandlerFunction>;
+  readonly exportBucket: s3.Bucket;
+  readonly exportFunction: HandlerFunction;
   readonly api: apigw.HttpApi;
   readonly workflow: ReleaseWorkflow;
 
@@ -162,8 +173,44 @@ export class SessionImprovementStack extends Stack {
       eventPattern: { source: [BATCH_RELEASED.source] },
       retention: Duration.days(ARCHIVE_RETENTION_DAYS),
     });
+    // Who read which export: the training data's audit trail.
+    const exportAccessLogs = new s3.Bucket(this, 'ExportAccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(EXPORT_ACCESS_LOG_RETENTION_DAYS) }],
+      removalPolicy,
+    });
+    Validations.of(exportAccessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket receives the export bucket\'s access logs; logging access to it would only log the log delivery.',
+    });
+    this.exportBucket = new s3.Bucket(this, 'ExportBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // No versions: an export is redone from the table at will, and a re-export rewrites the same bytes.
+      versioned: false,
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS) }],
+      serverAccessLogsBucket: exportAccessLogs,
+      serverAccessLogsPrefix: 'export-bucket/',
+      removalPolicy,
+    });
+    this.exportFunction = new HandlerFunction(this, EXPORT_FUNCTION.name, {
+      entry: EXPORT_FUNCTION.entry,
+      timeoutSeconds: EXPORT_FUNCTION.timeoutSeconds,
+      memoryMiB: EXPORT_FUNCTION.memoryMiB,
+      description: EXPORT_FUNCTION.description,
+    });
+    this.exportFunction.bindTable(this.table, EXPORT_FUNCTION.tableAccess);
+    this.exportFunction.bindBucket(this.exportBucket, EXPORT_FUNCTION.bucketAccess, 'EXPORT_BUCKET');
+
     this.workflow = new ReleaseWorkflow(this, 'ReleaseWorkflow', {
       releaseFunction: this.functions.ReleaseBatch.function,
+      exportFunction: this.exportFunction.function,
       eventBus,
     });
 
@@ -194,12 +241,16 @@ export class SessionImprovementStack extends Stack {
     });
 
     const alarms = new OperationsAlarms(this, 'Alarms', {
-      functions: Object.fromEntries(
-        Object.entries(this.functions).map(([name, h]) => [
-          name,
-          { fn: h.function, errorsMeanCrash: h.function !== this.workflow.releaseFunction },
-        ]),
-      ),
+      functions: {
+        ...Object.fromEntries(
+          Object.entries(this.functions).map(([name, h]) => [
+            name,
+            { fn: h.function, errorsMeanCrash: h.function !== this.workflow.releaseFunction },
+          ]),
+        ),
+        // Invoked by the workflow like ReleaseBatch: a retried ServiceUnavailable counts as an error; WorkflowFailed alarms.
+        [EXPORT_FUNCTION.name]: { fn: this.exportFunction.function, errorsMeanCrash: false },
+      },
       apiStage: stage,
       stateMachine: this.workflow.stateMachine,
       deadLetterQueue: deadLetters,
@@ -208,7 +259,10 @@ export class SessionImprovementStack extends Stack {
     });
 
     new OperationsDashboard(this, 'Dashboard', {
-      functions: Object.fromEntries(Object.entries(this.functions).map(([name, h]) => [name, h.function])),
+      functions: {
+        ...Object.fromEntries(Object.entries(this.functions).map(([name, h]) => [name, h.function])),
+        [EXPORT_FUNCTION.name]: this.exportFunction.function,
+      },
       apiStage: stage,
       stateMachine: this.workflow.stateMachine,
     });
@@ -218,6 +272,10 @@ export class SessionImprovementStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: eventBus.eventBusName });
     new CfnOutput(this, 'EventBusArn', { value: eventBus.eventBusArn });
+    new CfnOutput(this, 'ExportBucketName', {
+      value: this.exportBucket.bucketName,
+      description: 'Where each released batch is exported: s3://<bucket>/batches/<batch_id>/ (manifest.json last)',
+    });
     new CfnOutput(this, 'AlarmTopicArn', {
       value: alarms.topic.topicArn,
       description: 'Subscribe to it to receive the alarms (aws sns subscribe --protocol email ...)',

@@ -4,8 +4,9 @@
  * esbuild (no Docker), active tracing, its own log group with retention, and
  * a role of its own that holds only what is granted to it.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -13,6 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
 import { TABLE } from '../../shared/data/table';
+import type { BucketAccess } from '../../shared/export/export-function';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/observability';
 import type { TableAccess } from '../../shared/routes';
 import { BUNDLING, LAMBDA_NODE_MAJOR, PROJECT_ROOT } from '../bundling';
@@ -114,5 +116,25 @@ export class HandlerFunction extends Construct {
     if (access.index.length > 0) {
       this.role.addToPrincipalPolicy(statement(access.index, `${table.tableArn}/index/${TABLE.gsi1.indexName}`));
     }
+  }
+
+  /**
+   * Gives the function a bucket: its name in `environmentVariable`, and
+   * exactly the listed actions on the objects under the access's prefix
+   * (grantPut would add s3:PutObjectLegalHold, PutObjectRetention,
+   * PutObjectTagging, PutObjectVersionTagging and s3:Abort*).
+   */
+  bindBucket(bucket: s3.IBucket, access: BucketAccess, environmentVariable: string): void {
+    this.function.addEnvironment(environmentVariable, bucket.bucketName);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: access.actions.map((action) => `s3:${action}`),
+        resources: [bucket.arnForObjects(`${access.prefix}*`)],
+      }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).resolve((bucket.node.defaultChild as s3.CfnBucket).logicalId)}.Arn>/${access.prefix}*]`,
+      reason: `Objects under ${access.prefix} only: their keys are made at run time (one per part and the manifest).`,
+    });
   }
 }

@@ -1,8 +1,10 @@
 /**
  * The release workflow: release the collecting batch under a release id (the
  * input's `release_id`, else the execution's name), wait out the settle
- * window, then announce `BatchReleased` on EventBridge through the service
- * integration (no extra Lambda).
+ * window, export the batch to S3 (one call of the export function per loop,
+ * each resuming from the cursor the last one returned, until it is done),
+ * then announce `BatchReleased`, with where the export is, on EventBridge
+ * through the service integration (no extra Lambda).
  *
  * Every release ends here: the schedule starts it with no release id (a new
  * release named after the execution), and the table's stream starts it with
@@ -28,6 +30,9 @@ export const RELEASE_STATES = {
   release: 'Release collecting batch',
   nothingToAnnounce: 'Nothing to announce',
   settle: 'Wait out settle window',
+  startExport: 'Start export',
+  export: 'Export batch',
+  exportDone: 'Export done?',
   announce: 'Announce BatchReleased',
 } as const;
 
@@ -51,7 +56,8 @@ export const settleWindowSeconds = (): number =>
  * crash (Lambda.Unknown), the function killed at its timeout
  * (Sandbox.Timedout), and the handler's ServiceUnavailable (DynamoDB
  * throttled or unreachable, or the handler giving up just before its
- * timeout). Retries are safe because a release is idempotent per release id.
+ * timeout). Retries are safe because a release is idempotent per release id,
+ * and an export call started again from its cursor writes the same parts.
  */
 export const TRANSIENT_RELEASE_ERRORS = [
   'Lambda.ClientExecutionTimeoutException',
@@ -64,8 +70,17 @@ export const TRANSIENT_RELEASE_ERRORS = [
   'ServiceUnavailable',
 ] as const;
 
+/**
+ * Long enough for the export of a very large batch to loop to its end (at
+ * 1,000 sessions/s, six hours export 21 million sessions); an execution
+ * still running then is stuck, and WorkflowTimedOut says so.
+ */
+export const EXECUTION_TIMEOUT = Duration.hours(6);
+
 export interface ReleaseWorkflowProps {
   releaseFunction: lambda.IFunction;
+  /** Exports the released batch (functions/export-batch.ts), a part at a time, returning a cursor when its time runs low. */
+  exportFunction: lambda.IFunction;
   /** Where BatchReleased is announced. */
   eventBus: events.IEventBus;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -76,11 +91,14 @@ export class ReleaseWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   /** The function the release task invokes. */
   readonly releaseFunction: lambda.IFunction;
+  /** The function the export task invokes. */
+  readonly exportFunction: lambda.IFunction;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ReleaseWorkflowProps) {
     super(scope, id);
     this.releaseFunction = props.releaseFunction;
+    this.exportFunction = props.exportFunction;
 
     const release = new tasks.LambdaInvoke(this, RELEASE_STATES.release, {
       lambdaFunction: props.releaseFunction,
@@ -108,6 +126,37 @@ export class ReleaseWorkflow extends Construct {
       comment: 'Schedule requests in flight at release may still land in the batch until their timeout.',
     });
 
+    const startExport = new sfn.Pass(this, RELEASE_STATES.startExport, {
+      comment: 'No cursor yet: the export starts at the batch\'s first session.',
+      result: sfn.Result.fromObject({ done: false, cursor: null }),
+      resultPath: '$.export',
+    });
+    const exportBatch = new tasks.LambdaInvoke(this, RELEASE_STATES.export, {
+      lambdaFunction: props.exportFunction,
+      payload: sfn.TaskInput.fromObject({
+        batch_id: sfn.JsonPath.stringAt('$.batch_id'),
+        release_id: sfn.JsonPath.stringAt('$.release_id'),
+        released_at: sfn.JsonPath.numberAt('$.released_at'),
+        cursor: sfn.JsonPath.objectAt('$.export.cursor'),
+      }),
+      // The function's answer as it is ({done, cursor} or {done, bucket, manifest_key, sessions, events}), in $.export.
+      payloadResponseOnly: true,
+      resultPath: '$.export',
+      retryOnServiceExceptions: false,
+    });
+    // A retry or a redrive starts from the cursor in its input: the last one a call returned.
+    exportBatch.addRetry({
+      errors: [...TRANSIENT_RELEASE_ERRORS],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 6,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    const exportDone = new sfn.Choice(this, RELEASE_STATES.exportDone, {
+      comment: 'A call that ran low on time returned a cursor: call again from there.',
+    });
+
     const announce = new tasks.EventBridgePutEvents(this, RELEASE_STATES.announce, {
       entries: [
         {
@@ -118,6 +167,12 @@ export class ReleaseWorkflow extends Construct {
             batch_id: sfn.JsonPath.stringAt('$.batch_id'),
             release_id: sfn.JsonPath.stringAt('$.release_id'),
             released_at: sfn.JsonPath.numberAt('$.released_at'),
+            export: {
+              bucket: sfn.JsonPath.stringAt('$.export.bucket'),
+              manifest_key: sfn.JsonPath.stringAt('$.export.manifest_key'),
+              sessions: sfn.JsonPath.numberAt('$.export.sessions'),
+              events: sfn.JsonPath.numberAt('$.export.events'),
+            },
           }),
         },
       ],
@@ -140,7 +195,9 @@ export class ReleaseWorkflow extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    release.next(settle).next(announce);
+    release.next(settle).next(startExport).next(exportBatch).next(
+      exportDone.when(sfn.Condition.booleanEquals('$.export.done', true), announce).otherwise(exportBatch),
+    );
     const chooseReleaseId = new sfn.Choice(this, RELEASE_STATES.chooseReleaseId)
       .when(
         sfn.Condition.isPresent('$.release_id'),
@@ -157,24 +214,27 @@ export class ReleaseWorkflow extends Construct {
       );
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      comment: 'Releases the collecting batch, waits out the settle window, announces BatchReleased.',
+      comment: 'Releases the collecting batch, waits out the settle window, exports it to S3, announces BatchReleased.',
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(chooseReleaseId),
-      timeout: Duration.minutes(30),
+      timeout: EXECUTION_TIMEOUT,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
 
-    const releaseFunction = props.releaseFunction.node.defaultChild as lambda.CfnFunction;
-    const releaseFunctionId = Stack.of(this).resolve(releaseFunction.logicalId);
+    const logicalIdOf = (fn: lambda.IFunction) => Stack.of(this).resolve((fn.node.defaultChild as lambda.CfnFunction).logicalId);
     Validations.of(this.stateMachine.role).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'Log delivery (logs:*LogDelivery*) and X-Ray tracing actions support no resource-level permissions.',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::<${releaseFunctionId}.Arn>:*]`,
+        id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.releaseFunction)}.Arn>:*]`,
         reason: 'Invoking versions and aliases of the release function only (LambdaInvoke grants the function ARN with :*).',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(props.exportFunction)}.Arn>:*]`,
+        reason: 'Invoking versions and aliases of the export function only (LambdaInvoke grants the function ARN with :*).',
       },
     );
   }

@@ -15,12 +15,13 @@ import { promisify } from 'node:util';
 import type { IConstruct } from 'constructs';
 import { buildApp, cdkJsonContext, STACK_NAME } from '../../infra/build-app';
 import { API_RELEASE_INPUT, API_RELEASE_PATTERN } from '../../infra/constructs/api-release-trigger';
-import { RELEASE_STATES, SETTLE_MARGIN_SECONDS } from '../../infra/constructs/release-workflow';
+import { EXECUTION_TIMEOUT, RELEASE_STATES, SETTLE_MARGIN_SECONDS, TRANSIENT_RELEASE_ERRORS } from '../../infra/constructs/release-workflow';
 import { stateMachineFromTemplate, type CfnTemplate } from '../../infra/local/stepfunctions/state-machine';
 import { DEFAULT_SCHEDULE_EXPRESSION, SessionImprovementStack } from '../../infra/stack';
 import { createTableInput } from '../../shared/data/table';
 import { TABLE } from '../../shared/data/table';
 import { ROUTES, routeNamed } from '../../shared/routes';
+import { EXPORT_FUNCTION } from '../../shared/export/export-function';
 
 // asl-validator ships no types.
 const aslValidator = require('asl-validator') as (definition: object) => { isValid: boolean; errorsText(): string };
@@ -64,6 +65,20 @@ function functionOf(routeName: (typeof ROUTES)[number]['name']): [string, Resour
   const found = ofType('AWS::Lambda::Function').filter(
     ([, r]) => r.Properties.Description === `${route.method} ${route.path}`,
   );
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The export function (not a route: its description is its own). */
+function exportFunction(): [string, Resource] {
+  const found = ofType('AWS::Lambda::Function').filter(([, r]) => r.Properties.Description === EXPORT_FUNCTION.description);
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The bucket exports go to: the one whose access is logged. */
+function exportBucket(): [string, Resource] {
+  const found = ofType('AWS::S3::Bucket').filter(([, r]) => r.Properties.LoggingConfiguration !== undefined);
   expect(found).toHaveLength(1);
   return found[0]!;
 }
@@ -118,8 +133,16 @@ describe('HTTP API', () => {
 });
 
 describe('handler functions', () => {
-  test('are three, one per route, on nodejs22.x / arm64 with active tracing and the route timeout and memory', () => {
-    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length);
+  test('are one per route and the export function, on nodejs22.x / arm64 with active tracing and the route timeout and memory', () => {
+    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length + 1);
+    expect(exportFunction()[1].Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      TracingConfig: { Mode: 'Active' },
+      Timeout: EXPORT_FUNCTION.timeoutSeconds,
+      MemorySize: EXPORT_FUNCTION.memoryMiB,
+      Handler: 'index.handler',
+    });
     for (const route of ROUTES) {
       const [, fn] = functionOf(route.name);
       expect(fn.Properties).toMatchObject({
@@ -146,9 +169,48 @@ describe('handler functions', () => {
     }
   });
 
-  test('log to a log group of their own, with retention', () => {
+  test('the export function gets the table and the export bucket by name, next to the shared defaults', () => {
+    const [[tableId]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
+    expect(exportFunction()[1].Properties.Environment.Variables).toEqual({
+      TABLE_NAME: { Ref: tableId },
+      EXPORT_BUCKET: { Ref: exportBucket()[0] },
+      POWERTOOLS_SERVICE_NAME: 'session-improvement',
+      POWERTOOLS_METRICS_NAMESPACE: 'SessionImprovement',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  test('the export function is granted exactly its DynamoDB reads and PutObject and AbortMultipartUpload under batches/ of its bucket', () => {
+    const [[tableId]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
+    const tableArn = { 'Fn::GetAtt': [tableId, 'Arn'] };
+    const grants = statementsOf(exportFunction()[1])
+      .filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:') || a.startsWith('s3:')))
+      .map((st) => ({ effect: st.Effect, actions: actionsOf(st).sort(), resource: st.Resource }));
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        { effect: 'Allow', actions: EXPORT_FUNCTION.tableAccess.table.map((a) => `dynamodb:${a}`).sort(), resource: tableArn },
+        {
+          effect: 'Allow',
+          actions: EXPORT_FUNCTION.tableAccess.index.map((a) => `dynamodb:${a}`).sort(),
+          resource: { 'Fn::Join': ['', [tableArn, `/index/${TABLE.gsi1.indexName}`]] },
+        },
+        {
+          effect: 'Allow',
+          actions: ['s3:AbortMultipartUpload', 's3:PutObject'],
+          resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [exportBucket()[0], 'Arn'] }, '/batches/*']] },
+        },
+      ]),
+    );
+    expect(grants).toHaveLength(3);
+    expect(EXPORT_FUNCTION.bucketAccess).toEqual({ prefix: 'batches/', actions: ['PutObject', 'AbortMultipartUpload'] });
+    // No other function may touch a bucket.
     for (const route of ROUTES) {
-      const [, fn] = functionOf(route.name);
+      expect(statementsOf(functionOf(route.name)[1]).flatMap(actionsOf).filter((a) => a.startsWith('s3:'))).toEqual([]);
+    }
+  });
+
+  test('log to a log group of their own, with retention', () => {
+    for (const [, fn] of [...ROUTES.map((route) => functionOf(route.name)), exportFunction()]) {
       const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref;
       expect(json.Resources[logGroupId]!.Type).toBe('AWS::Logs::LogGroup');
       expect(json.Resources[logGroupId]!.Properties.RetentionInDays).toBeGreaterThan(0);
@@ -217,6 +279,56 @@ describe('table', () => {
   });
 });
 
+describe('export bucket', () => {
+  const policyOf = (bucketId: string) =>
+    ofType('AWS::S3::BucketPolicy').find(([, p]) => p.Properties.Bucket.Ref === bucketId)![1].Properties.PolicyDocument.Statement;
+
+  test('is encrypted (S3-managed), refuses plain HTTP and TLS below 1.2, blocks public access and disables ACLs', () => {
+    const [bucketId, bucket] = exportBucket();
+    expect(bucket.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+    expect(policyOf(bucketId)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        expect.objectContaining({ Effect: 'Deny', Action: 's3:*', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }),
+      ]),
+    );
+  });
+
+  test('keeps no versions (an export is redone from the table) and aborts incomplete multipart uploads after a day', () => {
+    const [, bucket] = exportBucket();
+    expect(bucket.Properties.VersioningConfiguration).toBeUndefined();
+    expect(bucket.Properties.LifecycleConfiguration).toEqual({
+      Rules: [{ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }],
+    });
+  });
+
+  test('logs every access to a bucket of its own, as locked down, that keeps the logs a year', () => {
+    const [, bucket] = exportBucket();
+    const logsId = bucket.Properties.LoggingConfiguration.DestinationBucketName.Ref;
+    const logs = json.Resources[logsId]!;
+    expect(logs.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 365, Status: 'Enabled' }] },
+    });
+    expect(policyOf(logsId)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' }),
+      ]),
+    );
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+  });
+
+  test('is retained with the table unless the stack is a throwaway one', () => {
+    for (const [, bucket] of ofType('AWS::S3::Bucket')) expect(bucket.DeletionPolicy).toBe('Retain');
+  });
+});
+
 describe('release workflow', () => {
   const definition = () => stateMachineFromTemplate(json).definition;
 
@@ -275,9 +387,60 @@ describe('release workflow', () => {
 
   test('waits the schedule function timeout plus the margin before announcing', () => {
     const settle = definition().States[RELEASE_STATES.settle];
-    expect(settle).toMatchObject({ Type: 'Wait', Next: RELEASE_STATES.announce });
+    expect(settle).toMatchObject({ Type: 'Wait', Next: RELEASE_STATES.startExport });
     expect(settle.Seconds).toBe(routeNamed('ScheduleSession').timeoutSeconds + SETTLE_MARGIN_SECONDS);
     expect(definition().States[RELEASE_STATES.release].Next).toBe(RELEASE_STATES.settle);
+  });
+
+  test('then exports the batch, calling the export function again from its cursor until it is done', () => {
+    const states = definition().States;
+    expect(states[RELEASE_STATES.startExport]).toEqual({
+      Type: 'Pass',
+      Comment: expect.any(String),
+      Result: { done: false, cursor: null },
+      ResultPath: '$.export',
+      Next: RELEASE_STATES.export,
+    });
+    const exportTask = states[RELEASE_STATES.export];
+    expect(exportTask).toMatchObject({
+      Type: 'Task',
+      Resource: expect.stringContaining(`:function:${exportFunction()[0]}`),
+      Parameters: {
+        'batch_id.$': '$.batch_id',
+        'release_id.$': '$.release_id',
+        'released_at.$': '$.released_at',
+        'cursor.$': '$.export.cursor',
+      },
+      ResultPath: '$.export',
+      Next: RELEASE_STATES.exportDone,
+    });
+    // Retried like the release; no Catch: a failed export fails the execution (WorkflowFailed).
+    expect(exportTask.Retry).toEqual([expect.objectContaining({ ErrorEquals: [...TRANSIENT_RELEASE_ERRORS], JitterStrategy: 'FULL' })]);
+    expect(exportTask.Catch).toBeUndefined();
+    expect(states[RELEASE_STATES.exportDone]).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.export.done', BooleanEquals: true, Next: RELEASE_STATES.announce }],
+      Default: RELEASE_STATES.export,
+    });
+  });
+
+  test('gives an execution six hours, for the export of a very large batch to loop to its end', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { DefinitionString: Match.anyValue() });
+    expect(definition().TimeoutSeconds).toBe(EXECUTION_TIMEOUT.toSeconds());
+    expect(EXECUTION_TIMEOUT.toHours()).toBe(6);
+  });
+
+  test('may invoke exactly the release and export functions', () => {
+    const [[, machine]] = ofType('AWS::StepFunctions::StateMachine') as [[string, Resource]];
+    const roleId = machine.Properties.RoleArn['Fn::GetAtt'][0];
+    const invoked = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => actionsOf(st).includes('lambda:InvokeFunction'))
+      .flatMap((st: any) => [st.Resource].flat())
+      .map((resource: any) => JSON.stringify(resource));
+    const ids = new Set(invoked.map((r: string) => JSON.parse(r)['Fn::GetAtt']?.[0] ?? JSON.parse(r)['Fn::Join'][1][0]['Fn::GetAtt'][0]));
+    expect([...ids].sort()).toEqual([functionOf('ReleaseBatch')[0], exportFunction()[0]].sort());
   });
 
   test('announces BatchReleased on the custom bus through the PutEvents service integration', () => {
@@ -289,7 +452,17 @@ describe('release workflow', () => {
         Source: 'session-improvement',
         DetailType: 'BatchReleased',
         EventBusName: expect.stringContaining(`:event-bus/${busId}`),
-        Detail: { 'batch_id.$': '$.batch_id', 'release_id.$': '$.release_id', 'released_at.$': '$.released_at' },
+        Detail: {
+          'batch_id.$': '$.batch_id',
+          'release_id.$': '$.release_id',
+          'released_at.$': '$.released_at',
+          export: {
+            'bucket.$': '$.export.bucket',
+            'manifest_key.$': '$.export.manifest_key',
+            'sessions.$': '$.export.sessions',
+            'events.$': '$.export.events',
+          },
+        },
       },
     ]);
     expect(announce.End).toBe(true);
@@ -398,8 +571,7 @@ describe('operations', () => {
       .filter((p) => p.Namespace === namespace && p.MetricName === metricName);
 
   test('every function has a throttles alarm to the topic', () => {
-    for (const route of ROUTES) {
-      const [functionId] = functionOf(route.name);
+    for (const [functionId] of [...ROUTES.map((route) => functionOf(route.name)), exportFunction()]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: 'Throttles',
@@ -409,7 +581,7 @@ describe('operations', () => {
     }
   });
 
-  test('Errors alarms watch only functions whose Errors mean a crash: not ReleaseBatch, whose Errors count the workflow\'s quiet days', () => {
+  test('Errors alarms watch only functions whose Errors mean a crash: not ReleaseBatch or ExportBatch, whose Errors count the workflow\'s retries', () => {
     // On the workflow path the release handler throws NoCollectingBatch whenever nothing was
     // scheduled since the last release, and ServiceUnavailable on every retried outage.
     const watched = alarmsOf('AWS/Lambda', 'Errors').map((p) => p.Dimensions[0].Value.Ref).sort();
@@ -490,10 +662,11 @@ describe('operations', () => {
     });
   });
 
-  test('outputs the API URL, table name, state machine ARN, event bus and alarm topic', () => {
+  test('outputs the API URL, table name, state machine ARN, event bus, export bucket and alarm topic', () => {
     expect(Object.keys(json.Outputs).sort()).toEqual(
-      ['AlarmTopicArn', 'ApiUrl', 'EventBusArn', 'EventBusName', 'StateMachineArn', 'TableName'].sort(),
+      ['AlarmTopicArn', 'ApiUrl', 'EventBusArn', 'EventBusName', 'ExportBucketName', 'StateMachineArn', 'TableName'].sort(),
     );
+    expect((json.Outputs.ExportBucketName as { Value: unknown }).Value).toEqual({ Ref: exportBucket()[0] });
     const [[topicId]] = ofType('AWS::SNS::Topic') as [[string, Resource]];
     expect((json.Outputs.AlarmTopicArn as { Value: unknown }).Value).toEqual({ Ref: topicId });
   });
@@ -526,8 +699,7 @@ describe('operations', () => {
     const dashboards = ofType('AWS::CloudWatch::Dashboard');
     expect(dashboards).toHaveLength(1);
     const body = JSON.stringify(dashboards[0]![1].Properties.DashboardBody);
-    for (const route of ROUTES) {
-      const [functionId] = functionOf(route.name);
+    for (const [functionId] of [...ROUTES.map((route) => functionOf(route.name)), exportFunction()]) {
       for (const metric of ['Invocations', 'Errors', 'Duration', 'Throttles']) {
         expect(body).toMatch(new RegExp(`AWS/Lambda.{0,20}${metric}.{0,40}FunctionName.{0,40}${functionId}`));
       }
@@ -547,6 +719,7 @@ describe('operations', () => {
       'AWS::SQS::Queue': 'QueueName',
       'AWS::SNS::Topic': 'TopicName',
       'AWS::Scheduler::Schedule': 'Name',
+      'AWS::S3::Bucket': 'BucketName',
     };
     for (const [type, property] of Object.entries(nameProperties)) {
       for (const [id, resource] of ofType(type)) expect([id, resource.Properties?.[property]]).toEqual([id, undefined]);
@@ -595,23 +768,27 @@ describe('security rules (cdk-nag AwsSolutions)', () => {
 });
 
 describe('stack props', () => {
+  // The project's feature flags (as the real app has them: the access logs' bucket policy needs one), no bundling.
+  const testAppContext = { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] };
   const synthWithoutBundling = (props: ConstructorParameters<typeof SessionImprovementStack>[2]) => {
-    const testApp = new App({ outdir, builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
+    const testApp = new App({ outdir, builtinCloudFormationValidation: false, context: testAppContext });
     return Template.fromStack(new SessionImprovementStack(testApp, 'PropsTest', props));
   };
 
   test('with an alarm address the topic has its e-mail subscription and synth warns of nothing', () => {
-    const testApp = new App({ outdir, builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
+    const testApp = new App({ outdir, builtinCloudFormationValidation: false, context: testAppContext });
     const withEmail = new SessionImprovementStack(testApp, 'EmailTest', { alarmEmail: 'ops@example.com' });
     Template.fromStack(withEmail).hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     expect(Annotations.fromStack(withEmail).findWarning('*', Match.anyValue())).toEqual([]);
   });
 
-  test('a test stack can let its table be destroyed', () => {
-    synthWithoutBundling({ tableRemovalPolicy: RemovalPolicy.DESTROY }).hasResource('AWS::DynamoDB::Table', {
+  test('a test stack can let its table and buckets be destroyed', () => {
+    const destroyable = synthWithoutBundling({ tableRemovalPolicy: RemovalPolicy.DESTROY });
+    destroyable.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Delete',
       Properties: Match.objectLike({ DeletionProtectionEnabled: false }),
     });
+    expect(Object.values(destroyable.findResources('AWS::S3::Bucket')).map((b) => b.DeletionPolicy)).toEqual(['Delete', 'Delete']);
   });
 
   test('the schedule expression comes from the props, and a malformed one fails synth', () => {

@@ -12,6 +12,9 @@ import type { SessionStore } from '../../shared/domain/store';
 import { batchPrefix, manifestKey, MAX_EVENTS_PER_SESSION, type Manifest } from '../../shared/export/layout';
 import { createS3Client } from '../../shared/export/s3-sink';
 import type { Session } from '../../shared/schemas';
+import { handler as exportHandler } from '../../functions/export-batch';
+import { buildLambdaContext } from '../../infra/local/lambda-event';
+import { EXPORT_FUNCTION } from '../../shared/export/export-function';
 import { releaseDirect, scheduleOverHttp, seedSession, uniqueId } from './handlers';
 
 export const testBucket = () => process.env.EXPORT_BUCKET!;
@@ -114,3 +117,7 @@ export async function seedReleasedBatch(sessions: SeededSession[]): Promise<{ ba
   const release = (await releaseDirect({ release_id: uniqueId('release') })) as Release;
   return { batchId: release.batch_id, release };
 }
+
+/** Invokes the real export handler as the workflow's export task does: the bare payload, with a fresh Lambda context. */
+export const exportDirect = (payload: unknown) =>
+  exportHandler(payload, buildLambdaContext(EXPORT_FUNCTION.name, EXPORT_FUNCTION.timeoutSeconds));

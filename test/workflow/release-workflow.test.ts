@@ -23,6 +23,7 @@ import { documentClient } from '../../shared/data/store-from-env';
 import { releaseKey, sessionKey } from '../../shared/data/keys';
 import { TABLE } from '../../shared/data/table';
 import { createTestTable, releaseDirect, releaseOverHttp, scheduleOverHttp, seedSession, uniqueId } from '../support/handlers';
+import { createTestBucket, exportDirect, testBucket } from '../support/export';
 import { matchesPattern, renderInputTemplate, streamRecord } from '../support/pipe-filter';
 
 let machine: SynthesizedStateMachine;
@@ -31,6 +32,7 @@ let pipe: { pattern: unknown; inputTemplate: string };
 
 beforeAll(async () => {
   await createTestTable();
+  await createTestBucket();
   const outdir = mkdtempSync(path.join(tmpdir(), 'cdk-workflow-test-'));
   try {
     // The definition does not depend on the bundles: skip esbuild for speed.
@@ -60,6 +62,7 @@ async function run(
     executionName,
     input,
     invokeRelease,
+    invokeExport: exportDirect,
     publish: (entries) => void published.push(...entries),
     settleWaitMs: 0,
     retryIntervalMs: 0,
@@ -98,6 +101,9 @@ test('(a) a collecting batch is released, the window settles, and BatchReleased 
     RELEASE_STATES.releaseIdFromName,
     RELEASE_STATES.release,
     RELEASE_STATES.settle,
+    RELEASE_STATES.startExport,
+    RELEASE_STATES.export,
+    RELEASE_STATES.exportDone,
     RELEASE_STATES.announce,
   ]);
   expect(result.published).toEqual([
@@ -105,7 +111,12 @@ test('(a) a collecting batch is released, the window settles, and BatchReleased 
       Source: 'session-improvement',
       DetailType: 'BatchReleased',
       EventBusName: expect.stringContaining(':event-bus/'),
-      Detail: { batch_id: batchId, release_id: executionName, released_at: expect.any(Number) },
+      Detail: {
+        batch_id: batchId,
+        release_id: executionName,
+        released_at: expect.any(Number),
+        export: { bucket: testBucket(), manifest_key: `batches/${batchId}/manifest.json`, sessions: 1, events: 1 },
+      },
     },
   ]);
   expect(result.output).toMatchObject({ batch_id: batchId, release_id: executionName });
@@ -152,7 +163,7 @@ test('(c) two transient failures are retried, and the batch is released exactly 
   expect(realResults.map((r) => r.batch_id)).toEqual([batchId, batchId]);
   expect(realResults[1]).toEqual(realResults[0]);
   expect(result.published).toHaveLength(1);
-  expect(result.published[0]!.Detail).toEqual({ batch_id: batchId, release_id: executionName, released_at: realResults[0]!.released_at });
+  expect(result.published[0]!.Detail).toMatchObject({ batch_id: batchId, release_id: executionName, released_at: realResults[0]!.released_at });
   await expect(releaseDirect({ release_id: uniqueId('after') })).rejects.toMatchObject({ name: 'NoCollectingBatch' });
 });
 
@@ -240,7 +251,12 @@ describe('(e) every release is announced, also one made over the API', () => {
       RELEASE_STATES.release,
     ]);
     expect(result.published.map((entry) => entry.Detail)).toEqual([
-      { batch_id: batchId, release_id: releaseId, released_at: released.body.released_at },
+      {
+        batch_id: batchId,
+        release_id: releaseId,
+        released_at: released.body.released_at,
+        export: expect.objectContaining({ manifest_key: `batches/${batchId}/manifest.json`, sessions: 1 }),
+      },
     ]);
   });
 

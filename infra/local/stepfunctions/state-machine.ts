@@ -2,8 +2,10 @@
  * Runs the SYNTHESIZED release workflow locally: takes the CloudFormation
  * template, turns its state machine's DefinitionString into plain ASL (joins
  * the Fn::Join, replaces Ref/Fn::GetAtt with fixed placeholder ARNs), and runs
- * it with aws-local-stepfunctions, the release task answered by a local
- * function (the real handler) and the announce task by a recorder.
+ * it with aws-local-stepfunctions, the release and export tasks answered by
+ * local functions (the real handlers) and the announce task by a recorder.
+ * A failed run can be redriven as Step Functions redrives an execution: from
+ * the state that failed, with the input that state had.
  */
 import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
@@ -110,6 +112,8 @@ export interface ReleaseRunOptions {
   input?: Record<string, unknown>;
   /** Answers the release task as the Lambda function would: gets the Payload, returns the function's result or throws. */
   invokeRelease(payload: unknown): Promise<unknown>;
+  /** Answers the export task as the Lambda function would, once per loop: gets the payload, returns the function's result or throws. */
+  invokeExport(payload: unknown): Promise<unknown>;
   /** Receives the announce task's entries (in AWS: EventBridge PutEvents). */
   publish?(entries: PutEventsEntry[]): void | Promise<void>;
   /** Milliseconds the settle Wait really pauses (default 0); null keeps the definition's Seconds. */
@@ -130,22 +134,45 @@ export interface ReleaseRunResult {
 }
 
 /**
- * Runs the release workflow definition once. The Lambda Invoke task gets
- * {FunctionName, Payload} and answers {Payload} as Step Functions' Lambda
- * integration does; the PutEvents task answers {Entries:[{EventId}]}.
+ * Runs the release workflow definition once. The release task (Lambda Invoke
+ * integration) gets {FunctionName, Payload} and answers {Payload} as Step
+ * Functions' integration does; the export task invokes its function directly
+ * and gets and answers the payload itself; the PutEvents task answers
+ * {Entries:[{EventId}]}.
  */
-export async function runReleaseWorkflow(
+export function runReleaseWorkflow(machine: SynthesizedStateMachine, options: ReleaseRunOptions): Promise<ReleaseRunResult> {
+  return runFrom(machine, machine.definition, options.input ?? {}, options);
+}
+
+/**
+ * Redrives a failed run as Step Functions redrives an execution: the same
+ * definition, started again at the state that failed, with the input it had
+ * (a task's retries count from zero again). States that succeeded are not run again.
+ */
+export function redriveReleaseWorkflow(
   machine: SynthesizedStateMachine,
-  options: ReleaseRunOptions,
+  failed: ReleaseRunResult,
+  options: Omit<ReleaseRunOptions, 'input'>,
+): Promise<ReleaseRunResult> {
+  const failure = failed.events.findLast((e) => e.type === 'StateFailed');
+  if (failed.status !== 'FAILED' || !failure || !('state' in failure)) throw new Error('Only a run that failed in a state can be redriven.');
+  const definition = { ...machine.definition, StartAt: failure.state.name };
+  return runFrom(machine, definition, failure.state.input as Record<string, unknown>, options);
+}
+
+async function runFrom(
+  machine: SynthesizedStateMachine,
+  definition: Record<string, any>,
+  input: Record<string, unknown>,
+  options: Omit<ReleaseRunOptions, 'input'>,
 ): Promise<ReleaseRunResult> {
   const { partition, region, accountId } = LOCAL_AWS;
   const stateMachineArn = placeholderArn(machine.logicalId, 'AWS::StepFunctions::StateMachine');
-  const input = options.input ?? {};
-  const stateMachine = new StateMachine(machine.definition as any);
+  const stateMachine = new StateMachine(definition as any);
 
   const retryOverrides: Record<string, number> = {};
   if (options.retryIntervalMs !== undefined) {
-    for (const name of Object.keys(machine.definition.States)) retryOverrides[name] = options.retryIntervalMs;
+    for (const name of Object.keys(definition.States)) retryOverrides[name] = options.retryIntervalMs;
   }
   const settleWaitMs = options.settleWaitMs === undefined ? 0 : options.settleWaitMs;
 
@@ -167,6 +194,7 @@ export async function runReleaseWorkflow(
           StatusCode: 200,
           Payload: (await options.invokeRelease(parameters.Payload)) as any,
         }),
+        [RELEASE_STATES.export]: async (payload: any) => (await options.invokeExport(payload)) as any,
         [RELEASE_STATES.announce]: async (parameters: any) => {
           const entries = parameters.Entries as PutEventsEntry[];
           await options.publish?.(entries);
