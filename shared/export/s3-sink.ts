@@ -13,6 +13,8 @@ export interface S3ClientOptions {
   /** An S3-compatible endpoint (the local server of `npm start`); unset means S3 itself. */
   endpoint?: string;
   region?: string;
+  /** @default 3, the SDK's */
+  maxAttempts?: number;
 }
 
 /**
@@ -27,6 +29,7 @@ export function createS3Client(options: S3ClientOptions = {}): S3Client {
     endpoint,
     region: options.region ?? process.env.AWS_REGION ?? (local ? 'us-east-1' : undefined),
     forcePathStyle: local,
+    maxAttempts: options.maxAttempts,
     ...(local && !process.env.AWS_ACCESS_KEY_ID ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   });
 }
