@@ -1,8 +1,9 @@
 /**
  * `npm run workflow [-- <execution-name>] [--wait]`: synthesizes the stack,
  * takes its release state machine, and runs it with aws-local-stepfunctions
- * against the store `npm start` serves: the release task calls the real
- * release handler, the EventBridge announcement is printed instead of sent.
+ * against the store and the S3 server `npm start` serves: the release and
+ * export tasks call the real handlers, the EventBridge announcement is
+ * printed instead of sent.
  * The execution name is the release id, as in AWS: re-running a name releases
  * nothing new. The settle Wait is skipped unless --wait is given.
  */
@@ -10,10 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { EXPORT_FUNCTION } from '../../shared/export/export-function';
 import { routeNamed } from '../../shared/routes';
 import { buildLambdaContext } from '../local/lambda-event';
 import type { EventLog, PutEventsEntry } from '../local/stepfunctions/state-machine';
-import { checkTarget, resolveTarget, TARGET_HELP } from './target';
+import { checkExportTarget, checkTarget, EXPORT_TARGET_HELP, resolveExportTarget, resolveTarget, TARGET_HELP } from './target';
 
 // Loaded in main(), after the environment is set: the stack and the handlers
 // import Powertools, which reads POWERTOOLS_* when its modules load.
@@ -30,7 +32,8 @@ Runs the synthesized release workflow locally.
                   the same name again releases nothing new and announces the same batch
   --wait          really wait out the settle window instead of skipping it
 
-${TARGET_HELP}`;
+${TARGET_HELP}
+${EXPORT_TARGET_HELP}`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,14 +48,18 @@ async function main(): Promise<number> {
 
   const target = resolveTarget();
   const { endpoint, tableName } = target;
+  const exportTarget = resolveExportTarget();
   // The handler modules read these when they load, so they are set before the import below.
   process.env.DYNAMODB_ENDPOINT = endpoint;
   process.env.TABLE_NAME = tableName;
+  if (exportTarget.endpoint) process.env.S3_ENDPOINT = exportTarget.endpoint;
+  process.env.EXPORT_BUCKET = exportTarget.bucket;
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
   await checkTarget(target);
+  await checkExportTarget(exportTarget);
   modules = {
     app: await import('../build-app'),
     workflow: await import('../constructs/release-workflow'),
@@ -65,15 +72,18 @@ async function main(): Promise<number> {
   const machine = synthesizeStateMachine();
   const settleSeconds = machine.definition.States[RELEASE_STATES.settle]?.Seconds as number;
   process.stdout.write(`Synthesized ${STACK_NAME} in ${Date.now() - started} ms; state machine ${machine.logicalId}\n`);
-  process.stdout.write(`Execution "${executionName}" (release_id), store ${endpoint}, table "${tableName}"\n\n`);
+  process.stdout.write(`Execution "${executionName}" (release_id), store ${endpoint}, table "${tableName}"\n`);
+  process.stdout.write(`Exports to bucket "${exportTarget.bucket}" at ${exportTarget.endpoint ?? 'S3'}\n\n`);
 
   const { handler } = await import('../../functions/release-batch');
+  const { handler: exportHandler } = await import('../../functions/export-batch');
   const route = routeNamed('ReleaseBatch');
   const published: PutEventsEntry[] = [];
 
   const result = await modules.local.runReleaseWorkflow(machine, {
     executionName,
     invokeRelease: (payload) => handler(payload, buildLambdaContext(route.name, route.timeoutSeconds)),
+    invokeExport: (payload) => exportHandler(payload, buildLambdaContext(EXPORT_FUNCTION.name, EXPORT_FUNCTION.timeoutSeconds)),
     publish: (entries) => void published.push(...entries),
     settleWaitMs: values.wait ? null : 0,
     onEvent: (event) => printEvent(event, { settleSeconds, wait: values.wait, published }),
@@ -86,7 +96,9 @@ async function main(): Promise<number> {
   if (published.length === 0) {
     process.stdout.write(`\nSucceeded: nothing to announce (${result.output?.error?.Cause ?? 'no batch was released'}).\n`);
   } else {
+    const { bucket, manifest_key } = result.output.export;
     process.stdout.write(`\nSucceeded: announced batch ${result.output.batch_id} (release ${result.output.release_id}).\n`);
+    process.stdout.write(`Export: s3://${bucket}/${manifest_key} (read it back with any S3 client at ${exportTarget.endpoint ?? 'S3'}; README "Reading an export").\n`);
   }
   return 0;
 }
@@ -122,6 +134,16 @@ function printEvent(event: EventLog, info: { settleSeconds: number; wait: boolea
       }
       break;
     case 'StateExited':
+      if (event.state.name === RELEASE_STATES.export) {
+        // The state carries the cursor's part list: say what it means instead.
+        const step = (event.state.output as { export: { done: boolean; cursor?: { after_number: number; parts: unknown[] }; manifest_key?: string; sessions?: number; events?: number } }).export;
+        out(
+          step.done
+            ? `← ${event.state.name}  done: ${step.sessions} sessions, ${step.events} events; manifest ${step.manifest_key}`
+            : `← ${event.state.name}  ${step.cursor!.parts.length} parts so far; the next call goes on after session ${step.cursor!.after_number}`,
+        );
+        break;
+      }
       out(`← ${event.state.name}  output ${json(event.state.output)}`);
       if (event.state.name === RELEASE_STATES.announce) {
         for (const entry of info.published) {

@@ -11,9 +11,18 @@ export const LOCAL_DEFAULTS = {
   dataDir: '.data',
   /** The local table's name. */
   tableName: 'session-improvement',
+  /** Port of the embedded S3-compatible server (s3rver). */
+  s3Port: 4568,
+  /** The local bucket exports go to (in AWS: the stack's ExportBucketName). */
+  exportBucket: 'session-improvement-exports',
+  /** The local bucket for objects to import (ingestion). */
+  ingestBucket: 'session-improvement-ingest',
 } as const;
 
-/** The endpoint of the embedded store on this machine. */
+/** The buckets the local S3 server creates at start. */
+export const LOCAL_BUCKETS = [LOCAL_DEFAULTS.exportBucket, LOCAL_DEFAULTS.ingestBucket] as const;
+
+/** The endpoint of the embedded store on this machine (and of the embedded S3 server: same form). */
 export const localStoreEndpoint = (port: number): string => `http://127.0.0.1:${port}`;
 
 /** A TCP port from the environment, or the fallback; anything else is a clear startup error. */

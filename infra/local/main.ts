@@ -1,17 +1,20 @@
 /**
  * `npm start`: the service on this machine, with no AWS account. Starts the
  * embedded store (dynalite, persisted under $DATA_DIR), creates the table
- * from the stack's definition, seeds demo data into an empty store, and
- * serves the route table's handlers on 127.0.0.1:$PORT until Ctrl-C.
+ * from the stack's definition, seeds demo data into an empty store, starts
+ * the embedded S3 server (s3rver, under $DATA_DIR/s3) with the export and
+ * ingest buckets, and serves the route table's handlers on 127.0.0.1:$PORT
+ * until Ctrl-C.
  */
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createDocumentClient } from '../../shared/data/client';
 import { countSessions } from '../../shared/data/session-count';
 import { ROUTES, type Route } from '../../shared/routes';
 import { DEMO_SESSION_IDS, seedDemoDataIfEmpty } from './demo-data';
 import { describeSkipped, type UbiImportReport } from '../../shared/ingest/ubi';
-import { LOCAL_DEFAULTS, portFromEnv } from './local-config';
+import { LOCAL_BUCKETS, LOCAL_DEFAULTS, portFromEnv } from './local-config';
+import { startLocalS3, type LocalS3 } from './local-s3';
 import { ensureTable, startLocalStore, type LocalStore } from './local-store';
 import { createLocalServer, OPENAPI_PATH, type LocalServer } from './server';
 
@@ -23,6 +26,7 @@ const DUPLICATE_SIGNAL_MS = 1_000;
 async function main(): Promise<void> {
   const port = portFromEnv('PORT', LOCAL_DEFAULTS.port);
   const dynamodbPort = portFromEnv('DYNAMODB_PORT', LOCAL_DEFAULTS.dynamodbPort);
+  const s3Port = portFromEnv('S3_PORT', LOCAL_DEFAULTS.s3Port);
   const dataDir = resolve(process.env.DATA_DIR || LOCAL_DEFAULTS.dataDir);
   const tableName = process.env.TABLE_NAME || LOCAL_DEFAULTS.tableName;
 
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
   });
 
   let server: LocalServer | undefined;
+  let s3: LocalS3 | undefined;
   try {
     // The handler modules read these at load, so they are set before the server imports them.
     process.env.DYNAMODB_ENDPOINT = store.endpoint;
@@ -61,16 +66,20 @@ async function main(): Promise<void> {
     server = await createLocalServer({ port }).catch((error: unknown) => {
       throw startupError(error, `the API on 127.0.0.1:${port}`, 'PORT');
     });
+    s3 = await startLocalS3({ port: s3Port, directory: join(dataDir, 's3'), buckets: LOCAL_BUCKETS }).catch((error: unknown) => {
+      throw startupError(error, `the embedded S3 server on 127.0.0.1:${s3Port}`, 'S3_PORT');
+    });
     await ensureTable(store.endpoint, tableName);
     const { seeded, sessions } = await seedAndCount(store.endpoint, tableName);
     process.off('uncaughtException', storeFailed);
-    printBanner({ server, store, tableName, dataDir, seeded, sessions });
+    printBanner({ server, store, s3, tableName, dataDir, seeded, sessions });
   } catch (error) {
     await server?.close();
+    await s3?.close();
     await store.close();
     throw error;
   }
-  stopOnSignals(server, store);
+  stopOnSignals(server, store, s3);
 }
 
 /** Seeds the demo data into an empty store, then counts the sessions the store holds. */
@@ -101,24 +110,27 @@ function curlFor(baseUrl: string, route: Route): string {
 interface BannerInfo {
   server: LocalServer;
   store: LocalStore;
+  s3: LocalS3;
   tableName: string;
   dataDir: string;
   seeded: UbiImportReport | undefined;
   sessions: number;
 }
 
-function printBanner({ server, store, tableName, dataDir, seeded, sessions }: BannerInfo) {
+function printBanner({ server, store, s3, tableName, dataDir, seeded, sessions }: BannerInfo) {
   const lines = [
     '',
     `Session improvement service, local: ${server.url}`,
     `  OpenAPI:  ${server.url}${OPENAPI_PATH}`,
     `  Data:     ${dataDir} (dynalite at ${store.endpoint}, table "${tableName}")`,
+    `  S3:       ${s3.endpoint} (path-style, any credentials; buckets ${LOCAL_BUCKETS.map((b) => `"${b}"`).join(', ')}; objects under ${join(dataDir, 's3')})`,
     `  Sessions: ${sessions} in the store`,
     seeded
       ? `Seeded the empty store with the UBI demo data: ${seeded.sessions} sessions, ${seeded.events} events; ${describeSkipped(seeded.skipped)}.`
       : 'Existing data kept.',
     'Try:',
     ...ROUTES.map((route) => `  ${curlFor(server.url, route)}`),
+    `Release, export and announce the collecting batch: npm run workflow (the export goes to s3://${LOCAL_DEFAULTS.exportBucket}/batches/<batch_id>/)`,
     'Ctrl-C stops the server; the data is kept.',
     '',
   ];
@@ -130,7 +142,7 @@ function printBanner({ server, store, tableName, dataDir, seeded, sessions }: Ba
  * it), exit 0. Another Ctrl-C a second or more later exits at once; one sooner
  * is the same keypress arriving twice (from the terminal and relayed by tsx).
  */
-function stopOnSignals(server: LocalServer, store: LocalStore): void {
+function stopOnSignals(server: LocalServer, store: LocalStore, s3: LocalS3): void {
   let stoppingSince: number | undefined;
   const stop = async (signal: NodeJS.Signals) => {
     if (stoppingSince !== undefined) {
@@ -149,6 +161,7 @@ function stopOnSignals(server: LocalServer, store: LocalStore): void {
       // The handlers' shared client keeps connections to the store open; close them so the store can stop.
       const { documentClient } = await import('../../shared/data/store-from-env');
       documentClient.destroy();
+      await s3.close();
       await store.close();
       process.stdout.write('Stopped; data kept.\n');
       process.exit(0);

@@ -30,7 +30,7 @@ interface Running {
 
 /** Starts the local runtime and waits for its banner. */
 async function start(): Promise<Running> {
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DYNAMODB_PORT: '0', DATA_DIR: dataDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DYNAMODB_PORT: '0', S3_PORT: '0', DATA_DIR: dataDir };
   // The defaults are under test: not this test file's table or the jest store.
   delete env.TABLE_NAME;
   delete env.DYNAMODB_ENDPOINT;
@@ -124,7 +124,7 @@ test('a busy PORT fails the start before anything is written: the empty store is
   await new Promise<void>((listening) => holder.listen(0, '127.0.0.1', listening));
   const busyPort = (holder.address() as AddressInfo).port;
   try {
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(busyPort), DYNAMODB_PORT: '0', DATA_DIR: emptyDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(busyPort), DYNAMODB_PORT: '0', S3_PORT: '0', DATA_DIR: emptyDir };
     delete env.TABLE_NAME;
     delete env.DYNAMODB_ENDPOINT;
     const failed = await new Promise<{ code: number | null; output: string }>((done) => {
