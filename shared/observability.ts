@@ -14,7 +14,7 @@ export const METRICS_NAMESPACE = 'SessionImprovement';
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
 export const countMetric = (
-  name: 'SessionScheduled' | 'SessionAlreadyScheduled' | 'BatchReleased' | 'SessionsPaged' | 'SessionsExported',
+  name: 'SessionScheduled' | 'SessionAlreadyScheduled' | 'BatchReleased' | 'SessionsPaged' | 'SessionsExported' | 'PartsExported',
   value = 1,
 ) => metrics.addMetric(name, MetricUnit.Count, value);
 

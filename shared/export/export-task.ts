@@ -85,6 +85,8 @@ export function exportTask(options: ExportTaskOptions) {
       timeLeftMs: () => context.getRemainingTimeInMillis() - reserveMs,
       onPart: (part) => logger.info('Part stored', { ...part }),
     });
+    const partsBefore = input.cursor?.parts.length ?? 0;
+    countMetric('PartsExported', (step.done ? step.manifest.parts.length : step.cursor.parts.length) - partsBefore);
     if (!step.done) {
       logger.info('Export continues in the next call', { after_number: step.cursor.after_number, parts: step.cursor.parts.length });
       return { done: false, cursor: step.cursor };

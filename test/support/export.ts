@@ -27,17 +27,17 @@ export const createTestBucket = async () => {
   await testS3().send(new CreateBucketCommand({ Bucket: testBucket() }));
 };
 
-export async function readObject(key: string, bucket = testBucket()): Promise<Buffer> {
-  const { Body } = await testS3().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+export async function readObject(key: string, bucket = testBucket(), client = testS3()): Promise<Buffer> {
+  const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return Buffer.from(await Body!.transformToByteArray());
 }
 
 /** Every key under `prefix`, in order. */
-export async function listKeys(prefix: string, bucket = testBucket()): Promise<string[]> {
+export async function listKeys(prefix: string, bucket = testBucket(), client = testS3()): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await testS3().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
     keys.push(...(page.Contents ?? []).map((object) => object.Key!));
     token = page.NextContinuationToken;
   } while (token);
@@ -53,12 +53,12 @@ export interface StoredExport {
 }
 
 /** The export of a batch as a consumer reads it: the manifest, then the parts it lists. */
-export async function readExport(batchId: string, bucket = testBucket()): Promise<StoredExport> {
-  const manifest = JSON.parse((await readObject(manifestKey(batchId), bucket)).toString('utf8')) as Manifest;
+export async function readExport(batchId: string, bucket = testBucket(), client = testS3()): Promise<StoredExport> {
+  const manifest = JSON.parse((await readObject(manifestKey(batchId), bucket, client)).toString('utf8')) as Manifest;
   const parts = [];
   const lines: string[] = [];
   for (const part of manifest.parts) {
-    const bytes = await readObject(part.key, bucket);
+    const bytes = await readObject(part.key, bucket, client);
     parts.push({ key: part.key, bytes });
     const text = gunzipSync(bytes).toString('utf8');
     expect(text.endsWith('\n')).toBe(true);
@@ -92,7 +92,7 @@ export function expectedLine(session: BatchSession): string {
 }
 
 /** The export's keys of a batch, manifest included. */
-export const exportKeys = (batchId: string, bucket = testBucket()) => listKeys(batchPrefix(batchId), bucket);
+export const exportKeys = (batchId: string, bucket = testBucket(), client = testS3()) => listKeys(batchPrefix(batchId), bucket, client);
 
 export interface SeededSession {
   overrides?: Partial<Session>;

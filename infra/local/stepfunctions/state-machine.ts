@@ -156,8 +156,23 @@ export function redriveReleaseWorkflow(
 ): Promise<ReleaseRunResult> {
   const failure = failed.events.findLast((e) => e.type === 'StateFailed');
   if (failed.status !== 'FAILED' || !failure || !('state' in failure)) throw new Error('Only a run that failed in a state can be redriven.');
-  const definition = { ...machine.definition, StartAt: failure.state.name };
-  return runFrom(machine, definition, failure.state.input as Record<string, unknown>, options);
+  return runFrom(machine, startingAt(machine.definition, failure.state.name), failure.state.input as Record<string, unknown>, options);
+}
+
+/** The definition started at `start`, without the states it can no longer reach (the runner refuses unreachable states). */
+function startingAt(definition: Record<string, any>, start: string): Record<string, any> {
+  const reachable = new Set<string>();
+  const visit = (name: string | undefined) => {
+    if (!name || reachable.has(name)) return;
+    reachable.add(name);
+    const state = definition.States[name];
+    if (!state) throw new Error(`No state named ${name} in the definition.`);
+    for (const next of [state.Next, state.Default, ...(state.Choices ?? []).map((c: any) => c.Next), ...(state.Catch ?? []).map((c: any) => c.Next)]) {
+      visit(next);
+    }
+  };
+  visit(start);
+  return { ...definition, StartAt: start, States: Object.fromEntries([...reachable].map((name) => [name, definition.States[name]])) };
 }
 
 async function runFrom(
