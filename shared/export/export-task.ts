@@ -54,7 +54,7 @@ export const ExportTaskInput = v.pipe(
   // A cursor names the parts of this batch, in order: anything else is not one this export returned.
   v.check(
     ({ batch_id, cursor }) => !cursor || cursor.parts.every((part, i) => part.key === partKey(batch_id, i)),
-    'cursor.parts must be the parts of this batch, in order',
+    'the cursor names parts that are not this batch\'s, in order',
   ),
 );
 

@@ -4,9 +4,19 @@
  * repeated schedules, a lost race, rolling a release forward, pages, releases
  * with and without a collecting batch), is recorded on the handlers' own
  * client and compared with what the route table grants it. A new call
- * without its grant fails here, and so does a grant no path uses.
+ * without its grant fails here, and so does a grant no path uses. The same
+ * for the export function: its DynamoDB calls and every S3 call it makes
+ * (single and multipart uploads, a part given up), against EXPORT_FUNCTION.
  */
-import { documentClient } from '../../shared/data/store-from-env';
+import type { Context } from 'aws-lambda';
+import { buildLambdaContext } from '../../infra/local/lambda-event';
+import { documentClient, store } from '../../shared/data/store-from-env';
+import { EXPORT_FUNCTION, type S3Action } from '../../shared/export/export-function';
+import { exportTask } from '../../shared/export/export-task';
+import { partKey, PART_LIMITS } from '../../shared/export/layout';
+import { createS3Client, s3Sink } from '../../shared/export/s3-sink';
+import { invocationHandler } from '../../shared/http/middleware';
+import { createTestBucket, exportKeys, seedReleasedBatch, testBucket } from '../support/export';
 import { ROUTES, type DynamoAction, type Route } from '../../shared/routes';
 import {
   createTestTable,
@@ -103,3 +113,55 @@ test('ReleaseBatch calls exactly what it is granted, over HTTP and from the work
 
   expect(called).toEqual(granted(routeNamed('ReleaseBatch')));
 });
+
+/** The IAM action each S3 command needs: lib-storage's Upload builds an object with the first four. */
+const S3_ACTIONS: Record<string, S3Action> = {
+  PutObjectCommand: 'PutObject',
+  CreateMultipartUploadCommand: 'PutObject',
+  UploadPartCommand: 'PutObject',
+  CompleteMultipartUploadCommand: 'PutObject',
+  AbortMultipartUploadCommand: 'AbortMultipartUpload',
+};
+
+test('ExportBatch calls exactly what it is granted: its reads, and PutObject and AbortMultipartUpload under batches/', async () => {
+  await createTestBucket();
+  // Incompressible sessions of ~350 KB: parts of 30 are stored by multipart upload (over 5 MiB of gzip).
+  const random = (n: number) => Array.from({ length: n }, () => Math.random().toString(36).slice(2)).join('');
+  const { batchId, release } = await seedReleasedBatch(Array.from({ length: 70 }, () => ({ overrides: { search_query: random(32_000) } })));
+
+  const s3 = createS3Client({ endpoint: process.env.S3_ENDPOINT });
+  const s3Calls: { command: string; key: string }[] = [];
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      s3Calls.push({ command: context.commandName ?? 'unknown', key: (args.input as { Key: string }).Key });
+      return next(args);
+    },
+    { step: 'initialize', name: 's3GrantsRecorder' },
+  );
+  const handler = invocationHandler(exportTask({ store, sink: s3Sink(s3, testBucket()), limits: { ...PART_LIMITS, maxSessions: 30 } }));
+  // Time runs out once part 1's multipart upload has sent a part: that part is given up (aborted).
+  const lambdaContext = buildLambdaContext(EXPORT_FUNCTION.name, EXPORT_FUNCTION.timeoutSeconds);
+  const runningOutAfterPart1Starts: Context = {
+    ...lambdaContext,
+    getRemainingTimeInMillis: () =>
+      s3Calls.some((c) => c.command === 'UploadPartCommand' && c.key === partKey(batchId, 1)) ? 0 : lambdaContext.getRemainingTimeInMillis(),
+  };
+  const payload = { batch_id: batchId, release_id: release.release_id, released_at: release.released_at, cursor: null };
+
+  let stopped: { done: boolean; cursor?: unknown } | undefined;
+  const dynamo = await calledBy(async () => {
+    stopped = (await handler(payload, runningOutAfterPart1Starts)) as typeof stopped;
+    // The part given up left nothing behind.
+    expect(await exportKeys(batchId)).toEqual([partKey(batchId, 0)]);
+    const done = (await handler({ ...payload, cursor: stopped!.cursor }, buildLambdaContext(EXPORT_FUNCTION.name, EXPORT_FUNCTION.timeoutSeconds))) as { done: boolean };
+    expect(done.done).toBe(true);
+  });
+
+  expect(stopped?.done).toBe(false);
+  expect(s3Calls.map((c) => c.command)).toEqual(expect.arrayContaining(['CreateMultipartUploadCommand', 'UploadPartCommand', 'CompleteMultipartUploadCommand', 'AbortMultipartUploadCommand', 'PutObjectCommand']));
+  expect(dynamo).toEqual({ table: [...EXPORT_FUNCTION.tableAccess.table].sort(), index: [...EXPORT_FUNCTION.tableAccess.index].sort() });
+  const s3Actions = [...new Set(s3Calls.map((c) => S3_ACTIONS[c.command] ?? c.command))].sort();
+  expect(s3Actions).toEqual([...EXPORT_FUNCTION.bucketAccess.actions].sort());
+  for (const { key } of s3Calls) expect(key.startsWith(EXPORT_FUNCTION.bucketAccess.prefix)).toBe(true);
+  expect(await exportKeys(batchId)).toEqual([0, 1, 2].map((i) => partKey(batchId, i)).concat(`batches/${batchId}/manifest.json`).sort());
+}, 120_000);
