@@ -11,7 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { GetObjectCommand, ListBucketsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DEMO_SESSION_IDS } from '../../infra/local/demo-data';
+import { LOCAL_BUCKETS } from '../../infra/local/local-config';
 import { ROUTES } from '../../shared/routes';
 
 /** Sessions in the demo file (see sample-data/README.md; test/ingest/ubi-sample.test.ts counts them independently). */
@@ -96,6 +98,17 @@ test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart doe
   expect(banner).toContain(`Data:     ${dataDir} (dynalite at http://127.0.0.1:`);
   expect(banner).toContain(`Sessions: ${DEMO_SESSIONS} in the store`);
   expect(banner).toContain(`Seeded the empty store with the UBI demo data: ${DEMO_SESSIONS} sessions`);
+  // The S3 server: both buckets, path-style, any credentials, objects kept under DATA_DIR.
+  const s3Endpoint = /S3: {7}(http:\/\/127\.0\.0\.1:\d+) \(path-style, any credentials; buckets "session-improvement-exports", "session-improvement-ingest"; objects under (.+)\)$/m.exec(banner);
+  expect(s3Endpoint?.[2]).toBe(join(dataDir, 's3'));
+  const s3 = new S3Client({
+    endpoint: s3Endpoint![1],
+    forcePathStyle: true,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'anything', secretAccessKey: 'at all' },
+  });
+  expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name).sort()).toEqual([...LOCAL_BUCKETS].sort());
+  await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKETS[0], Key: 'batches/kept.txt', Body: 'kept' }));
   // Schedule, page, release: in route order, each answers as the README says.
   expect(await runBannerCurls(banner)).toEqual([
     { session_id: DEMO_SESSION_IDS.ps4, status: 'scheduled', batch_id: '000001', session_number: 1 },
@@ -111,6 +124,16 @@ test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart doe
 
   running = await start();
   expect(running.output()).toContain('Existing data kept');
+  const restartedS3 = new S3Client({
+    endpoint: /S3: {7}(http:\/\/127\.0\.0\.1:\d+)/.exec(running.output())![1],
+    forcePathStyle: true,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'other', secretAccessKey: 'keys' },
+  });
+  const kept = await restartedS3.send(new GetObjectCommand({ Bucket: LOCAL_BUCKETS[0], Key: 'batches/kept.txt' }));
+  expect(await kept.Body!.transformToString()).toBe('kept');
+  s3.destroy();
+  restartedS3.destroy();
   expect(running.output()).toContain(`Sessions: ${DEMO_SESSIONS} in the store`);
   expect(await schedule(running.url, DEMO_SESSION_IDS.ps4)).toMatchObject({ status: 'already_scheduled', batch_id: '000001' });
   process.kill(-running.child.pid!, 'SIGTERM');
