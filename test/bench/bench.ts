@@ -21,6 +21,7 @@ import { SERVICE_NAME } from '../../shared/observability';
 import { buildBundles, bytesOverBaseline, type BuiltBundle } from './bundles';
 import { measureColdInit } from './cold-init';
 import type { DrainInput, DrainResult } from './drain-worker';
+import type { ExportInput, ExportResult } from './export-worker';
 import { measureLatency, type LatencyResult, type LatencyScenario } from './latency';
 import type { OpsInput, OpsResult } from './ops-worker';
 import type { OverheadInput, OverheadResult } from './overhead-worker';
@@ -72,6 +73,7 @@ async function main() {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const bundleDir = mkdtempSync(path.join(os.tmpdir(), 'bench-bundles-'));
   const store = startWorker<{ endpoint: string }>('store-process.ts', {});
+  const s3 = startWorker<{ endpoint: string; bucket: string }>('s3-process.ts', {});
 
   try {
     // Bundles and cold starts first, while nothing else runs.
@@ -123,6 +125,15 @@ async function main() {
       ]),
     );
 
+    // The drain batch, released by the ops step, exported as the workflow exports it.
+    const { endpoint: s3Endpoint, bucket } = await s3.answer;
+    const exported = await step('export: the released batch to S3, twice (the second timed)', () =>
+      runWorker<ExportResult>('export-worker.ts', { ...env, S3_ENDPOINT: s3Endpoint, EXPORT_BUCKET: bucket }, [
+        JSON.stringify({ batchId: seed.batchId, releaseId: ops.releaseId, drainedSessions: seed.sessions } satisfies ExportInput),
+      ]),
+    );
+    const exportRatio = exported.sessionsPerSecond / drainHandler.handler.sessionsPerSecond;
+
     const latency = await step('latency under load', () => measureEndpoints(env, seed.batchId, pool.sessionIds.slice(4), ops));
     const ubiImport = await step('UBI import memory', () =>
       runWorker<UbiImportResult>('ubi-import-worker.ts', {}, [JSON.stringify({ copies: CONFIG.ubiCopies } satisfies UbiImportInput)]),
@@ -144,6 +155,11 @@ async function main() {
         name: 'direct page sends the handler’s requests',
         pass: overhead.sameRequests,
         detail: `${overhead.requestsPerPage} requests per page, compared as wire bodies`,
+      },
+      {
+        name: 'a re-export stores the same bytes',
+        pass: exported.identical,
+        detail: `${exported.parts} part(s), ${kb(exported.bytesStored)} stored, same sha256 twice`,
       },
       {
         name: 'every latency response as expected',
@@ -184,6 +200,14 @@ async function main() {
         `${largest.name} ${kb(largest.bytes)} ÷ ${kb(bundles.baseline.bytes)}`,
       ],
       ['drain_peak_rss_mb', drainHandler.peakRssMb, 256, 'max', `VmHWM of the handler drain process`],
+      [
+        'export_ratio',
+        exportRatio,
+        1,
+        'min',
+        `${round(exported.sessionsPerSecond)} ÷ ${round(drainHandler.handler.sessionsPerSecond)} sessions/s: export (gzip JSON Lines to S3) ÷ handler drain`,
+      ],
+      ['export_peak_rss_mb', exported.peakRssMb, 256, 'max', `VmHWM of the export process`],
     ];
     const budgets = entries.map(([name, value, limit, kind, note]) => ({ ...budget(name, value, limit, kind), kind, note }));
 
@@ -210,6 +234,7 @@ async function main() {
       },
       handlerOverhead: overhead,
       drain: { compared: drainCompared, handlerAlone: drainHandler },
+      export: exported,
       coldInit: coldInit.map((c) => ({
         ...c,
         medianImportMs: round(c.medianImportMs),
@@ -218,7 +243,7 @@ async function main() {
         ratioToBaseline: round(c.medianImportMs / baselineInit.medianImportMs, 3),
         cpuRatioToBaseline: round(c.medianImportCpuMs / baselineInit.medianImportCpuMs, 3),
       })),
-      bundles: [...bundles.handlers, bundles.baseline].map((b) => bundleSummary(b, bundles.baseline)),
+      bundles: [...bundles.handlers, bundles.baseline, bundles.exportFunction].map((b) => bundleSummary(b, bundles.baseline)),
       consumedCapacity: ops.capacity,
       latency,
       ubiImport,
@@ -239,6 +264,12 @@ async function main() {
         `drain peak RSS ${round(drainHandler.peakRssMb)} MiB (${round(drainHandler.rssBeforeMb)} MiB before the first page, tsx loader included).`,
     );
     console.log(
+      `Export: ${exported.sessions} sessions, ${exported.events} events in ${exported.parts} part(s), ${kb(exported.bytesStored)} stored, ` +
+        `${round(exported.seconds, 2)} s (${round(exported.sessionsPerSecond)} sessions/s; handler drain ${round(drainHandler.handler.sessionsPerSecond)}), ` +
+        `${exported.calls} call(s); peak RSS ${round(exported.peakRssMb)} MiB. Export function bundle ${kb(bundles.exportFunction.bytes)} ` +
+        `(not an API handler: the workflow calls it once a release, so the handlers' cold-start and size budgets are not its).`,
+    );
+    console.log(
       `UBI import: ${ubiImport.documents} documents (${round(ubiImport.fileMb)} MiB) held ${round(ubiImport.heldHeapMb)} MiB of heap when writing began, ` +
         `${round(ubiImport.heapPerDocumentKb, 2)} KiB per document.`,
     );
@@ -254,6 +285,7 @@ async function main() {
     if (budgets.some((b) => !b.pass) || checks.some((c) => !c.pass)) process.exitCode = 1;
   } finally {
     store.child.disconnect();
+    s3.child.disconnect();
     rmSync(bundleDir, { recursive: true, force: true });
   }
 }

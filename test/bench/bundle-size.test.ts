@@ -15,10 +15,11 @@ const BUNDLE_SIZE_BUDGET = 1.2;
 let outDir: string;
 let handlers: BuiltBundle[];
 let baseline: BuiltBundle;
+let exportFunction: BuiltBundle;
 
 beforeAll(async () => {
   outDir = mkdtempSync(path.join(os.tmpdir(), 'bundle-size-'));
-  ({ handlers, baseline } = await buildBundles(outDir));
+  ({ handlers, baseline, exportFunction } = await buildBundles(outDir));
 });
 
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
@@ -71,4 +72,13 @@ test.each(ROUTES.map((r) => r.name))(`%s bundle is at most ${BUNDLE_SIZE_BUDGET}
   const ratio = bundle.bytes / baseline.bytes;
   if (ratio > BUNDLE_SIZE_BUDGET) throw new Error(`Bundle size budget exceeded.\n${explain(bundle)}`);
   expect(ratio).toBeLessThanOrEqual(BUNDLE_SIZE_BUDGET);
+});
+
+test('the export function bundle holds nothing of the deployment, the local host, the import or the OpenAPI document', () => {
+  const inputs = Object.keys(exportFunction.metafile.inputs);
+  expect(inputs).toContain('functions/export-batch.ts');
+  expect(inputs.filter((input) => /^(infra\/|shared\/ingest\/|shared\/openapi\.ts$)/.test(input))).toEqual([]);
+  // It carries the S3 client and lib-storage; no API handler does (they stay within their budget above).
+  expect(bytesBySource(exportFunction).map((s) => s.source)).toEqual(expect.arrayContaining(['@aws-sdk/client-s3', '@aws-sdk/lib-storage']));
+  for (const handler of handlers) expect(bytesBySource(handler).map((s) => s.source)).not.toContain('@aws-sdk/client-s3');
 });
