@@ -63,7 +63,7 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Sess
   if (removal !== undefined && !tableRemovalPolicy) throw new Error(`tableRemovalPolicy "${removal}" must be "retain" or "destroy".`);
 
   const stack = new SessionImprovementStack(app, STACK_NAME, {
-    description: 'Session improvement service: HTTP API, single table, release workflow',
+    description: 'Session improvement service: HTTP API, single table, release workflow, exports to S3',
     scheduleExpression: context('scheduleExpression'),
     tableRemovalPolicy,
     alarmEmail: context('alarmEmail'),

@@ -115,6 +115,7 @@ function synthesizeStateMachine() {
 }
 
 const json = (value: unknown) => JSON.stringify(value);
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 function printEvent(event: EventLog, info: { settleSeconds: number; wait: boolean; published: PutEventsEntry[] }) {
   const { RELEASE_STATES } = modules.workflow;
@@ -139,8 +140,8 @@ function printEvent(event: EventLog, info: { settleSeconds: number; wait: boolea
         const step = (event.state.output as { export: { done: boolean; cursor?: { after_number: number; parts: unknown[] }; manifest_key?: string; sessions?: number; events?: number } }).export;
         out(
           step.done
-            ? `← ${event.state.name}  done: ${step.sessions} sessions, ${step.events} events; manifest ${step.manifest_key}`
-            : `← ${event.state.name}  ${step.cursor!.parts.length} parts so far; the next call goes on after session ${step.cursor!.after_number}`,
+            ? `← ${event.state.name}  done: ${count(step.sessions!, 'session')}, ${count(step.events!, 'event')}; manifest ${step.manifest_key}`
+            : `← ${event.state.name}  ${count(step.cursor!.parts.length, 'part')} so far; the next call goes on after session ${step.cursor!.after_number}`,
         );
         break;
       }
