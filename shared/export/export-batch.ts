@@ -11,6 +11,7 @@
  * often. The first part of a call is always finished, so every call makes
  * progress; a part must therefore fit in one call's time.
  */
+import { Readable } from 'node:stream';
 import type { SessionStore } from '../domain/store';
 import { BatchLines, type ExportLine } from './batch-lines';
 import {
@@ -25,7 +26,6 @@ import {
 } from './layout';
 import { PartWriter } from './part-writer';
 import type { ExportSink } from './sink';
-import { Readable } from 'node:stream';
 
 /** Where an export stopped: the parts written so far, and the number the next part starts after. */
 export interface ExportCursor {

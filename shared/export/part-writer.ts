@@ -7,8 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { GZIP_LEVEL, PART_CONTENT_TYPE } from './layout';
 import type { ExportSink } from './sink';
