@@ -70,10 +70,10 @@ const ReleaseResult = v.strictObject({
   batch_id: Id,
   released_at: UnixSeconds,
   last_session_number: v.pipe(
-    v.number(),
-    v.integer(),
-    v.minValue(0),
-    v.description('Extra field: the highest session number handed out in the batch; every session of it is numbered at most this.'),
+    v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    v.description(
+      'Only for a batch numbered before the sharded layout (a counter): the highest number it handed out. Sharded session numbers come from the clock, so no such bound exists for them.',
+    ),
   ),
 });
 

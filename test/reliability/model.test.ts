@@ -16,7 +16,8 @@
  */
 import fc from 'fast-check';
 import { batchIdOf, batchSeqOf } from '../../shared/domain/model';
-import { documentClient, store } from '../../shared/data/store-from-env';
+import { sessionStore } from '../../shared/data/dynamo-store';
+import { documentClient, table } from '../../shared/data/store-from-env';
 import {
   createTestTable,
   pageOverHttp,
@@ -26,6 +27,8 @@ import {
   uniqueId,
   type JsonResult,
 } from '../support/handlers';
+
+const store = sessionStore(table);
 
 const RUNS = Number(process.env.MODEL_RUNS ?? 200);
 const RELEASE_IDS_PER_RUN = 3;
