@@ -15,6 +15,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { checkShardCount, DEFAULT_SHARDS } from '../shared/domain/numbering';
 import { KEY_ATTRIBUTE_TYPES, TABLE } from '../shared/data/table';
 import { ROUTES, type Route } from '../shared/routes';
 import { ApiReleaseTrigger } from './constructs/api-release-trigger';
@@ -31,8 +32,13 @@ export const DEFAULT_SCHEDULE_EXPRESSION = 'cron(0 3 * * ? *)';
 /** How long the event bus archive keeps announcements for replay. */
 export const ARCHIVE_RETENTION_DAYS = 365;
 
-/** Stage-wide throttling of the HTTP API (requests per second, burst). */
-export const DEFAULT_API_THROTTLE = { rateLimit: 200, burstLimit: 400 } as const;
+/**
+ * Stage-wide throttling of the HTTP API (requests per second, burst), above
+ * the design's 10,000 schedules per second plus their pages. The account's
+ * own API Gateway quota (10,000 requests/s, burst 5,000, per Region) caps
+ * first; raise it in Service Quotas to run at the design load.
+ */
+export const DEFAULT_API_THROTTLE = { rateLimit: 20_000, burstLimit: 10_000 } as const;
 
 /**
  * One JSON line per request, from HTTP API variables (an HTTP API has no
@@ -77,6 +83,13 @@ export interface SessionImprovementStackProps extends StackProps {
    * @default DEFAULT_API_THROTTLE
    */
   apiThrottle?: { rateLimit: number; burstLimit: number };
+  /**
+   * How many shards a newly opened batch spreads its sessions over (1 to 64):
+   * each shard key takes up to 1,000 first schedules per second. Changing it
+   * is safe at any time; a batch never loses shards it had.
+   * @default DEFAULT_SHARDS (16)
+   */
+  shardCount?: number;
 }
 
 const ATTRIBUTE_TYPES = { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER } as const;
@@ -94,6 +107,7 @@ export class SessionImprovementStack extends Stack {
   constructor(scope: Construct, id: string, props: SessionImprovementStackProps = {}) {
     super(scope, id, props);
     const removalPolicy = props.tableRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const shardCount = checkShardCount(props.shardCount ?? DEFAULT_SHARDS);
 
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: keyAttribute(TABLE.partitionKey),
@@ -141,6 +155,7 @@ export class SessionImprovementStack extends Stack {
         timeoutSeconds: route.timeoutSeconds,
         memoryMiB: route.memoryMiB,
         description: `${route.method} ${route.path}`,
+        environment: { SHARD_COUNT: String(shardCount) },
       });
       handler.bindTable(this.table, route.tableAccess);
 

@@ -16,7 +16,7 @@ import {
   type ReleaseStamp,
   type ShardState,
 } from '../domain/model';
-import { MAX_SHARDS } from '../domain/numbering';
+import { checkShardCount, DEFAULT_SHARDS } from '../domain/numbering';
 import type {
   BatchEntry,
   FinishingStore,
@@ -67,20 +67,13 @@ export interface Table {
   shards: number;
 }
 
-/** Shards of a batch when nothing else is configured: 16 keys of 1,000 write units a second each. */
-export const DEFAULT_SHARDS = 16;
-
 export interface StoreOptions {
   /** Shards a batch opened by this store gets (1 to 64); the count of a batch only grows. @default DEFAULT_SHARDS */
   shards?: number;
 }
 
 export function tableOf(db: DynamoDBDocumentClient, tableName: string, options: StoreOptions = {}): Table {
-  const shards = options.shards ?? DEFAULT_SHARDS;
-  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
-    throw new Error(`The shard count must be a whole number from 1 to ${MAX_SHARDS}, not ${options.shards}.`);
-  }
-  return { db, tableName, shards };
+  return { db, tableName, shards: checkShardCount(options.shards ?? DEFAULT_SHARDS) };
 }
 
 /*

@@ -8,10 +8,10 @@
  */
 import { requireEnv } from '../config';
 import { createClientFromEnv } from './client';
-import { DEFAULT_SHARDS, tableOf } from './dynamo-store';
+import { tableOf } from './dynamo-store';
 
 export const documentClient = createClientFromEnv();
 
 export const table = tableOf(documentClient, requireEnv('TABLE_NAME'), {
-  shards: process.env.SHARD_COUNT ? Number(process.env.SHARD_COUNT) : DEFAULT_SHARDS,
+  shards: process.env.SHARD_COUNT ? Number(process.env.SHARD_COUNT) : undefined,
 });

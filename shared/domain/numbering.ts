@@ -12,9 +12,19 @@
  * Numbers stay under 2^53 for 34 years of one batch collecting.
  */
 export const MAX_SHARDS = 64;
+/** Shards of a batch when nothing else is configured: 16 keys of 1,000 write units a second each. */
+export const DEFAULT_SHARDS = 16;
 const SHARD_SLOTS = 64;
 const RANDOM_SLOTS = 128;
 export const NUMBERS_PER_MS = SHARD_SLOTS * RANDOM_SLOTS;
+
+/** The shard count itself, if it is a whole number from 1 to MAX_SHARDS; throws otherwise. */
+export function checkShardCount(shards: number): number {
+  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
+    throw new Error(`The shard count must be a whole number from 1 to ${MAX_SHARDS}, not ${shards}.`);
+  }
+  return shards;
+}
 
 /** The shard a session belongs to: FNV-1a of its id, so every request for a session goes to the same shard. */
 export function shardOf(sessionId: string, shards: number): number {
