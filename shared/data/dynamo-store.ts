@@ -290,7 +290,7 @@ async function writeBatchRecord(t: Table, release: Release): Promise<void> {
 
 async function listBatchEntries(t: Table, batchId: string, afterNumber: number, limit: number, shards: { from: number; to: number }) {
   const listings = Array.from({ length: shards.to - shards.from }, (_, i) =>
-    queryAll(t, 
+    queryAll(t,
       {
         KeyConditionExpression: '#pk = :pk AND #sk > :after',
         ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
@@ -303,7 +303,7 @@ async function listBatchEntries(t: Table, batchId: string, afterNumber: number, 
   // Sessions scheduled before sharding are listed in the batch index only (listed once, with shard 0).
   if (shards.from === 0) {
     listings.push(
-      queryAll(t, 
+      queryAll(t,
         {
           IndexName: TABLE.gsi1.indexName,
           KeyConditionExpression: '#pk = :pk AND #sk > :after',
@@ -321,7 +321,7 @@ async function listBatchEntries(t: Table, batchId: string, afterNumber: number, 
 
 async function readSession(t: Table, sessionId: string, eventsLimit: number) {
   // The assignment and the session item come first, then the events, oldest first.
-  const items = await queryAll(t, 
+  const items = await queryAll(t,
     {
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': TABLE.partitionKey },

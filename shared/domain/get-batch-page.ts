@@ -30,8 +30,9 @@ export interface PageRequest {
  * and events), in parallel. A session is served only under the assignment
  * it holds, the commit point of scheduling: a listing its assignment does not
  * confirm (an orphan of a lost race or a crash, or a stale index entry) is
- * left out, at no extra round. No index is read for a sharded batch, so an
- * index's lag cannot hide a session.
+ * left out, at no extra round. The batch index is read as well, for sessions
+ * an earlier version scheduled; sharded schedules write nothing there, so an
+ * index's lag cannot hide any of their sessions.
  */
 export async function getBatchPage(
   store: PagingStore,
