@@ -114,6 +114,7 @@ export const pagingStore = (t: Table): PagingStore => ({
 
 /** Finishing a fenced release: what a release and a schedule that rolls one forward share. */
 const finishingStore = (t: Table): FinishingStore => ({
+  readRelease: (releaseId) => readRelease(t, releaseId),
   fenceShards: (pointer) => fenceShards(t, pointer),
   writeBatchRecord: (release) => writeBatchRecord(t, release),
   writeRelease: (release, origin) => writeRelease(t, release, origin),
@@ -247,8 +248,12 @@ async function readReleaseState(t: Table, releaseId: string) {
   // pointer has not moved past this release. Read in parallel, a roll-forward could land in
   // between and the retry would fence the next batch under the same id.
   const pointer = await readPointer(t);
-  const release = await get(t, releaseKey(releaseId));
-  return { release: release && toRelease(release), pointer };
+  return { release: await readRelease(t, releaseId), pointer };
+}
+
+async function readRelease(t: Table, releaseId: string): Promise<Release | undefined> {
+  const item = await get(t, releaseKey(releaseId));
+  return item && toRelease(item);
 }
 
 async function fencePointer(t: Table, pointer: CollectingPointer, stamp: ReleaseStamp) {

@@ -1,7 +1,7 @@
 import { ServiceUnavailable, SessionNotFound } from './errors';
 import { batchIdOf, type Assignment, type CollectingPointer, type ShardState } from './model';
 import { sessionNumberAt, shardOf } from './numbering';
-import { finishRelease } from './release-batch';
+import { rollForward } from './release-batch';
 import type { SchedulingStore } from './store';
 
 export type ScheduleOutcome =
@@ -90,7 +90,7 @@ async function placeShardInCollectingBatch(store: SchedulingStore, shard: number
     if (!pointer) pointer = await store.openBatch(undefined, now());
     else if (pointer.release) {
       // Its release record may not be written yet if the releaser crashed: roll it forward first.
-      await finishRelease(store, pointer);
+      await rollForward(store, pointer);
       pointer = await store.openBatch(pointer, now());
     } else if ((pointer.shards ?? 0) < store.shards || pointer.openedAt === undefined) {
       pointer = await store.widenBatch(pointer, now());

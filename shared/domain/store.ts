@@ -99,6 +99,9 @@ export interface SessionStore {
    */
   readReleaseState(releaseId: string): Promise<{ release?: Release; pointer?: CollectingPointer }>;
 
+  /** The release record of this id, strongly consistent: written last, it marks a release finished. */
+  readRelease(releaseId: string): Promise<Release | undefined>;
+
   /** Fences the collecting batch for this release: the one decision of which release id owns it. Undefined if it changed meanwhile. */
   fencePointer(pointer: CollectingPointer, stamp: ReleaseStamp): Promise<CollectingPointer | undefined>;
 
@@ -128,7 +131,7 @@ export interface SessionStore {
 }
 
 /** Finishing a fenced release: what a release and a schedule that rolls one forward share. */
-export type FinishingStore = Pick<SessionStore, 'fenceShards' | 'writeBatchRecord' | 'writeRelease'>;
+export type FinishingStore = Pick<SessionStore, 'readRelease' | 'fenceShards' | 'writeBatchRecord' | 'writeRelease'>;
 
 /** What scheduling a session sends. */
 export type SchedulingStore = FinishingStore &

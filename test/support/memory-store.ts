@@ -207,6 +207,11 @@ export class MemorySessionStore implements SessionStore, BatchRecordReader {
     return { release: copy(this.releases.get(releaseId)), pointer: copy(this.pointer) };
   }
 
+  async readRelease(releaseId: string): Promise<Release | undefined> {
+    await this.enter('readRelease');
+    return copy(this.releases.get(releaseId));
+  }
+
   async fencePointer(pointer: CollectingPointer, stamp: ReleaseStamp) {
     await this.enter('fencePointer');
     const current = this.pointer;

@@ -155,6 +155,16 @@ describe('scheduleSession and the release fence', () => {
     expect(store.shardNow(shardOf(placed, store.shards))).toMatchObject({ batchSeq: 1, releaseId });
   });
 
+  test('a release that finished is not rolled forward again: one read of its record, no shard fenced anew', async () => {
+    await schedule(seed(store));
+    await releaseCollectingBatch(store, uniqueId('r'));
+    store.calls.length = 0;
+    await expect(schedule(seed(store))).resolves.toMatchObject({ batch_id: '000002' });
+    expect(store.calls).toContain('readRelease');
+    expect(store.calls).not.toContain('fenceShards');
+    expect(store.calls).not.toContain('writeRelease');
+  });
+
   test('when a concurrent request opens the next batch first, joins it', async () => {
     await schedule(seed(store));
     await releaseCollectingBatch(store, uniqueId('r'));
