@@ -12,18 +12,8 @@ import * as v from 'valibot';
 import { version } from '../package.json';
 import { RETRY_AFTER_SECONDS } from './http/errors';
 import { ROUTES, type Route } from './routes';
-import {
-  BatchPageQuery,
-  Event,
-  Id,
-  JsonObject,
-  PAGE_LIMITS,
-  ReleaseBatchBody,
-  ScheduleSessionBody,
-  SearchResult,
-  Session,
-  UnixSeconds,
-} from './schemas';
+import { Event, JsonObject, SearchResult, Session, UnixSeconds } from './data-schemas';
+import { BatchPageQuery, Id, PAGE_LIMITS, ReleaseBatchBody, ScheduleSessionBody } from './schemas';
 
 // Response shapes: the handlers build these instead of parsing them, so they only exist here.
 
