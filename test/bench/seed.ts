@@ -4,8 +4,8 @@
  * Events go through SessionWriter.putEvents (BatchWriteItem, 25 a request),
  * as the import command writes them. Scheduling 10,000 sessions through the
  * handler would cost three sequential rounds each, so the seed opens the
- * batch with the real store (DynamoSessionStore.openBatch, as a first
- * schedule does) and then writes what each schedule would leave — the
+ * batch and places its shards with the real store (as the first schedules
+ * do) and then writes what each schedule would leave — the
  * session's item, its assignment and its membership in its shard, numbered
  * as numbering.ts numbers them — with BatchWriteItem, built by the data
  * layer's own item mappers. The drain itself goes through the real handler.
@@ -29,6 +29,8 @@ export interface SeedOptions {
 
 export interface SeedResult {
   batchId: string;
+  /** The session numbers of the batch, ascending. */
+  numbers: number[];
   sessions: number;
   events: number;
   seconds: { events: number; numbers: number; sessions: number; total: number };
@@ -67,6 +69,8 @@ export async function seedScheduledBatch(
   // membership directly (what the schedules would have written), 25 items a BatchWriteItem.
   const pointer = await store.openBatch(undefined, Date.now());
   if (!pointer?.openedAt) throw new Error('The bench table already has a batch; seed a fresh table.');
+  // And place every shard in it, as the first schedule on each shard does: later schedules take three rounds.
+  await Promise.all(Array.from({ length: store.shards }, (_, shard) => store.placeShard(shard, pointer)));
   const assignments: Assignment[] = sessions.map((session, i) => ({
     batchId: pointer.batchId,
     sessionNumber: sessionNumberAt(pointer.openedAt! + i, { openedAt: pointer.openedAt!, numberFloor: 0 }, shardOf(session.session_id, store.shards), 0),
@@ -89,6 +93,7 @@ export async function seedScheduledBatch(
 
   return {
     batchId: assignments[0]!.batchId,
+    numbers: assignments.map((a) => a.sessionNumber).sort((a, b) => a - b),
     sessions: count,
     events: count * eventsPerSession,
     seconds: {
@@ -132,3 +137,7 @@ export async function seedUnscheduledSessions(
   await forEachLimited(count, concurrency, async (i) => void (await writer.upsertSession(sessions[i]!)));
   return { sessionIds: sessions.map((s) => s.session_id), seconds: (performance.now() - started) / 1000 };
 }
+
+/** The after_number of every full page of `size` in a batch with these numbers (ascending): 0 first. */
+export const pageStarts = (numbers: readonly number[], size: number): number[] =>
+  Array.from({ length: Math.floor(numbers.length / size) }, (_, page) => (page === 0 ? 0 : numbers[page * size - 1]!));

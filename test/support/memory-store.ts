@@ -1,5 +1,5 @@
 /**
- * An in-memory SessionStore with the semantics of DynamoSessionStore: every
+ * An in-memory SessionStore with the semantics of the DynamoDB store (shared/data/dynamo-store.ts): every
  * method is atomic (one conditional write or one consistent read, or, where
  * the real one sends a round of requests, each of them atomic), results are
  * copies, and the same conditions decide the same races. Domain unit tests

@@ -1,5 +1,5 @@
 /**
- * The exact DynamoDB requests DynamoSessionStore sends: the keys, the
+ * The exact DynamoDB requests the store (shared/data/dynamo-store.ts) sends: the keys, the
  * conditions the invariants rest on, and the reads that must be strongly
  * consistent. Expressions are stated with the names and values they stand for.
  */
