@@ -188,7 +188,7 @@ async function runAtMost(limit, tasks) {
 async function showBatch(batchId, afterNumber, signal, cleanups) {
   const summary = el('p', { class: 'summary' }, 'Reading the batch…');
   const ctr = el('section', { id: 'ctr', 'aria-busy': 'true' }, el('h3', {}, 'Click-through rate by position'), el('p', { class: 'status' }, 'Reading every session of the batch…'));
-  const sessions = el('section', { id: 'sessions', 'aria-busy': 'true' }, el('h3', {}, 'Sessions'), el('p', { class: 'status' }, 'Reading sessions…'));
+  const sessions = el('section', { id: 'sessions', 'aria-busy': 'true', 'data-after-number': afterNumber }, el('h3', {}, 'Sessions'), el('p', { class: 'status' }, 'Reading sessions…'));
   fill(view, el('p', { class: 'crumbs' }, el('a', { href: '#/' }, '← Batches')), el('h2', {}, `Batch ${batchId}`), summary, ctr, sessions);
 
   const [list] = await Promise.all([
