@@ -161,6 +161,13 @@ function emptyState(demoSessionId) {
   );
 }
 
+/**
+ * "1 session", "2 sessions".
+ * @param {number} count
+ * @param {string} noun
+ */
+const plural = (count, noun) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
 /** @param {'collecting' | 'released'} state */
 const stateBadge = (state) => el('span', { class: `badge state-${state}` }, state);
 
@@ -221,17 +228,18 @@ async function showSessionPage(section, batchId, afterNumber, signal) {
     const page = await fetchPage({ batchId, afterNumber, limit: SESSIONS_PER_PAGE, eventsLimit: MAX_EVENTS_LIMIT }, signal);
     const first = page.sessions[0];
     const last = page.sessions[page.sessions.length - 1];
-    const where = afterNumber === '0' ? 'from the start' : `after number ${afterNumber}`;
     const pager = el('nav', { class: 'pager', 'aria-label': 'Session pages' });
+    const numbers = first === last ? `number ${first?.session_number}` : `numbers ${first?.session_number} to ${last?.session_number}`;
     fill(
       section,
       heading,
       el(
         'p',
         { class: 'status' },
-        first && last
-          ? `Sessions ${where}: numbers ${first.session_number} to ${last.session_number}, ${page.sessions.length} on this page (limit=${SESSIONS_PER_PAGE}, events_limit=${MAX_EVENTS_LIMIT}). The ${page.state} batch's page says last_number=${page.last_number}.`
-          : `No sessions ${where}.`,
+        `The page after_number=${afterNumber} (limit=${SESSIONS_PER_PAGE}, events_limit=${MAX_EVENTS_LIMIT}): `,
+        page.sessions.length === 0
+          ? 'no sessions.'
+          : `${plural(page.sessions.length, 'session')}, ${numbers}; last_number=${page.last_number}.`,
       ),
       pager,
       page.sessions.map((session) => sessionView(session)),
@@ -404,7 +412,7 @@ async function showClickThrough(section, batchId, signal, cleanups) {
       'A session counts at k when it has a click event (event_type "click") on the object_id shown at k. ',
       'The rate at k is the share of all the batch’s sessions that count at k.',
     ),
-    el('p', { class: 'status', id: 'ctr-sessions', 'data-sessions': tally.sessions }, `${tally.sessions} sessions in the batch.`),
+    el('p', { class: 'status', id: 'ctr-sessions', 'data-sessions': tally.sessions }, `${plural(tally.sessions, 'session')} in the batch.`),
     positions.length === 0
       ? el('p', { class: 'note' }, 'No session of this batch shows any result.')
       : el(
