@@ -8,6 +8,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
+import { requireEnv } from '../../../shared/config';
+import { DynamoBatchRecords } from '../../../shared/data/batch-records';
+import { listBatches } from '../../../shared/domain/batches';
 import type { BatchSummary } from '../../../shared/domain/model';
 import { DEMO_SESSION_IDS } from '../demo-data';
 import type { LocalPage } from '../server';
@@ -71,11 +74,11 @@ export async function createConsolePages(): Promise<Map<string, LocalPage>> {
   await Promise.all(FILES.map(({ file }) => stat(file)));
   const pages = new Map<string, LocalPage>();
   // Read on each request: an edit to the console shows on reload, without a restart.
-  for (const { path, file, type } of FILES) pages.set(path, async (response) => sendFile(response, type, await readFile(file)));
-  const listBatches = await batchLister();
+  for (const { path, file, type } of FILES) pages.set(path, async (response) => send(response, type, await readFile(file)));
+  const batches = await batchLister();
   pages.set(BATCHES_PATH, async (response) => {
-    const body: BatchList = { batches: await listBatches(), demo_session_id: DEMO_SESSION_IDS.ps4 };
-    sendFile(response, 'application/json', Buffer.from(JSON.stringify(body)));
+    const body: BatchList = { batches: await batches(), demo_session_id: DEMO_SESSION_IDS.ps4 };
+    send(response, 'application/json', Buffer.from(JSON.stringify(body)));
   });
   return pages;
 }
@@ -83,12 +86,7 @@ export async function createConsolePages(): Promise<Map<string, LocalPage>> {
 /** listBatches on the handlers' own store and client, plus the batch records no handler reads. */
 async function batchLister(): Promise<() => Promise<BatchSummary[]>> {
   // Imported here, not at the top: the store reads TABLE_NAME when its module loads.
-  const [{ store, documentClient }, { DynamoBatchRecords }, { listBatches }, { requireEnv }] = await Promise.all([
-    import('../../../shared/data/store-from-env'),
-    import('../../../shared/data/batch-records'),
-    import('../../../shared/domain/batches'),
-    import('../../../shared/config'),
-  ]);
+  const { store, documentClient } = await import('../../../shared/data/store-from-env');
   const records = new DynamoBatchRecords(documentClient, requireEnv('TABLE_NAME'));
   return () =>
     listBatches({
@@ -97,7 +95,7 @@ async function batchLister(): Promise<() => Promise<BatchSummary[]>> {
     });
 }
 
-function sendFile(response: ServerResponse, type: string, body: Buffer): void {
+function send(response: ServerResponse, type: string, body: Buffer): void {
   response.writeHead(200, {
     'content-type': type,
     'content-length': body.length,
