@@ -66,7 +66,7 @@ test('UBI: reserved-looking keys in query_attributes and event_attributes are st
   // The page of a released batch says the same.
   expect((await releaseOverHttp(uniqueId('r'))).body).toMatchObject({ batch_id: batchId });
   const again = await pageOverHttp({ batch_id: batchId, limit: 100 });
-  expect(canonical(again.body)).toBe(canonical(page.body));
+  expect(canonical(again.body.sessions)).toBe(canonical(page.body.sessions));
 });
 
 test('UBI: an action_name such as "constructor" or "__proto__" is counted like any other', async () => {
