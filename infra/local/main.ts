@@ -2,13 +2,14 @@
  * `npm start`: the service on this machine, with no AWS account. Starts the
  * embedded store (dynalite, persisted under $DATA_DIR), creates the table
  * from the stack's definition, seeds demo data into an empty store, and
- * serves the route table's handlers on 127.0.0.1:$PORT until Ctrl-C.
+ * serves the route table's handlers and the console on 127.0.0.1:$PORT until Ctrl-C.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createDocumentClient } from '../../shared/data/client';
 import { countSessions } from '../../shared/data/session-count';
 import { ROUTES, type Route } from '../../shared/routes';
+import { CONSOLE_PATH, createConsolePages } from './console/pages';
 import { DEMO_SESSION_IDS, seedDemoDataIfEmpty } from './demo-data';
 import { describeSkipped, type UbiImportReport } from '../../shared/ingest/ubi';
 import { LOCAL_DEFAULTS, portFromEnv } from './local-config';
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
 
     // The port first: a busy PORT must fail the start before the table is made or the demo data seeded.
     // (A request in the second or so until the banner may find the store still being seeded.)
-    server = await createLocalServer({ port }).catch((error: unknown) => {
+    server = await createLocalServer({ port, localPages: await createConsolePages() }).catch((error: unknown) => {
       throw startupError(error, `the API on 127.0.0.1:${port}`, 'PORT');
     });
     await ensureTable(store.endpoint, tableName);
@@ -111,6 +112,7 @@ function printBanner({ server, store, tableName, dataDir, seeded, sessions }: Ba
   const lines = [
     '',
     `Session improvement service, local: ${server.url}`,
+    `  Console:  ${server.url}${CONSOLE_PATH}  (batches, sessions, click-through by position, API reference)`,
     `  OpenAPI:  ${server.url}${OPENAPI_PATH}`,
     `  Data:     ${dataDir} (dynalite at ${store.endpoint}, table "${tableName}")`,
     `  Sessions: ${sessions} in the store`,

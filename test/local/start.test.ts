@@ -1,6 +1,6 @@
 /**
  * `npm start` as a user runs it (in a child process of its own group,
- * on free ports and a temporary DATA_DIR): it serves the demo data, its
+ * on free ports and a temporary DATA_DIR): it serves the demo data and the console, its
  * banner's curl lines work when pasted into a shell, it stops cleanly on
  * Ctrl-C (SIGINT) or SIGTERM, and a restart keeps the data without seeding again.
  */
@@ -92,10 +92,16 @@ async function runBannerCurls(output: string): Promise<unknown[]> {
 test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart does not seed again', async () => {
   running = await start();
   const banner = running.output();
+  expect(banner).toContain(`Console:  ${running.url}/ `);
   expect(banner).toContain(`OpenAPI:  ${running.url}/openapi.json`);
   expect(banner).toContain(`Data:     ${dataDir} (dynalite at http://127.0.0.1:`);
   expect(banner).toContain(`Sessions: ${DEMO_SESSIONS} in the store`);
   expect(banner).toContain(`Seeded the empty store with the UBI demo data: ${DEMO_SESSIONS} sessions`);
+  // The console is served, and a fresh store has no batch: npm start seeds sessions only.
+  const consolePage = await fetch(`${running.url}/`);
+  expect(consolePage.headers.get('content-type')).toBe('text/html; charset=utf-8');
+  expect(await consolePage.text()).toContain('<script type="module" src="/console/console.js">');
+  expect(await (await fetch(`${running.url}/console/api/batches`)).json()).toMatchObject({ batches: [] });
   // Schedule, page, release: in route order, each answers as the README says.
   const answers = await runBannerCurls(banner);
   expect(answers).toEqual([
@@ -103,6 +109,9 @@ test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart doe
     { batch_id: '000001', state: 'collecting', last_number: (answers[0] as { session_number: number }).session_number, sessions: [expect.objectContaining({ session_id: DEMO_SESSION_IDS.ps4 })] },
     expect.objectContaining({ release_id: 'demo-release-1', batch_id: '000001' }),
   ]);
+  expect(await (await fetch(`${running.url}/console/api/batches`)).json()).toMatchObject({
+    batches: [{ batch_id: '000001', state: 'released', release_id: 'demo-release-1', released_at: expect.any(Number) }],
+  });
   // Ctrl-C: SIGINT to npm, tsx and the server process at once.
   process.kill(-running.child.pid!, 'SIGINT');
   await running.exited;
