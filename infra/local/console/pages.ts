@@ -8,7 +8,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
-import { requireEnv } from '../../../shared/config';
+import { pagingStore } from '../../../shared/data/dynamo-store';
 import { DynamoBatchRecords } from '../../../shared/data/batch-records';
 import { listBatches } from '../../../shared/domain/batches';
 import type { BatchSummary } from '../../../shared/domain/model';
@@ -86,8 +86,9 @@ export async function createConsolePages(): Promise<Map<string, LocalPage>> {
 /** listBatches on the handlers' own store and client, plus the batch records no handler reads. */
 async function batchLister(): Promise<() => Promise<BatchSummary[]>> {
   // Imported here, not at the top: the store reads TABLE_NAME when its module loads.
-  const { store, documentClient } = await import('../../../shared/data/store-from-env');
-  const records = new DynamoBatchRecords(documentClient, requireEnv('TABLE_NAME'));
+  const { table, documentClient } = await import('../../../shared/data/store-from-env');
+  const store = pagingStore(table);
+  const records = new DynamoBatchRecords(documentClient, table.tableName);
   return () =>
     listBatches({
       readPointer: () => store.readPointer(),
