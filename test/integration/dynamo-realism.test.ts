@@ -461,6 +461,25 @@ describe('index lag', () => {
       message: expect.stringContaining('index lag'),
     });
   });
+
+  test('a projected Query hides the same entries, even when its projection leaves out the table keys', async () => {
+    proxy.setOptions({ indexLagMs: 300 });
+    const batch = uniqueId('BATCH#lag');
+    await db.send(new PutCommand({ TableName: tableName, Item: { PK: uniqueId('lag'), SK: '#', GSI1PK: batch, GSI1SK: 1, id: 'old' } }));
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await db.send(new PutCommand({ TableName: tableName, Item: { PK: uniqueId('lag'), SK: '#', GSI1PK: batch, GSI1SK: 2, id: 'new' } }));
+    const projected = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: TABLE.gsi1.indexName,
+        KeyConditionExpression: 'GSI1PK = :b',
+        ProjectionExpression: 'id',
+        ExpressionAttributeValues: { ':b': batch },
+      }),
+    );
+    expect(projected).toMatchObject({ Count: 1, Items: [{ id: 'old' }] });
+    expect(projected.Items![0]).toEqual({ id: 'old' });
+  });
 });
 
 describe('UnprocessedItems from BatchWriteItem', () => {

@@ -9,13 +9,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { documentClient } from '../../shared/data/store-from-env';
-import { batchSeqOf } from '../../shared/domain/model';
 import { buildHttpEvent, buildLambdaContext } from '../../infra/local/lambda-event';
 import { routeNamed } from '../../shared/routes';
+import { freshBatch, seq, walkBatch } from '../support/batch-walk';
 import { interceptCalls, SimulatedCrash, type DynamoCall } from '../support/call-interceptor';
+import { describeCrashSafety } from './crash-safety';
 import {
   createTestTable,
-  pageOverHttp,
   releaseDirect,
   releaseOverHttp,
   scheduleHandler,
@@ -30,39 +30,7 @@ const calls = interceptCalls(documentClient);
 beforeAll(createTestTable);
 afterEach(() => calls.use(undefined));
 
-const seq = (batchId: string): number => {
-  const n = batchSeqOf(batchId);
-  if (n === undefined) throw new Error(`not a batch id: ${batchId}`);
-  return n;
-};
-
-/** Releases whatever is collecting, so the next schedule opens a new batch. */
-async function freshBatch(): Promise<void> {
-  const answer = await releaseOverHttp(uniqueId('r-fresh'));
-  expect([200, 404]).toContain(answer.status);
-}
-
 const seedMany = (count: number, events = 1) => Promise.all(Array.from({ length: count }, () => seedSession({}, events)));
-
-/** Every session of a batch, walking it by last_number. */
-async function walkBatch(batchId: string, limit = 100): Promise<Array<{ session_id: string; session_number: number; events: unknown[] }>> {
-  const sessions = [];
-  let after = 0;
-  for (;;) {
-    const page = await pageOverHttp({ batch_id: batchId, after_number: after, limit });
-    expect(page.status).toBe(200);
-    if (page.body.sessions.length === 0) {
-      expect(page.body.last_number).toBeNull();
-      return sessions;
-    }
-    expect(page.body.sessions.length).toBeLessThanOrEqual(limit);
-    // Every page moves forward: a page repeating what came before would never end the walk.
-    expect(page.body.sessions[0].session_number).toBeGreaterThan(after);
-    sessions.push(...page.body.sessions);
-    expect(page.body.last_number).toBe(page.body.sessions.at(-1).session_number);
-    after = page.body.last_number;
-  }
-}
 
 const chunk = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
@@ -345,121 +313,4 @@ describe('invariant 4: release idempotency', () => {
 
 // Fails when a schedule opens the next batch without rolling the release forward, or when a
 // release id does not finish its own fenced release.
-describe('invariant 5: crash safety', () => {
-  const WHEN = ['before', 'after'] as const;
-
-  /** Crashes the request at its k-th DynamoDB call, for k = 1, 2, … until it makes fewer calls than k. */
-  async function forEveryCall(minCalls: number, scenario: (k: number) => Promise<boolean>) {
-    let k = 1;
-    for (; k <= 24; k++) if (!(await scenario(k))) break;
-    expect(k - 1).toBeGreaterThanOrEqual(minCalls); // it crashed at every one of its calls
-  }
-
-  test.each(WHEN)('schedule into a collecting batch, crashed %s each call, then retried', async (when) => {
-    await forEveryCall(3, async (k) => {
-      await freshBatch();
-      const anchor = await scheduleOverHttp(await seedSession());
-      const batchId = anchor.body.batch_id;
-      const id = await seedSession();
-
-      const crash = calls.crashAt(k, when);
-      const crashed = await scheduleOverHttp(id);
-      calls.use(undefined);
-      if (!crash.fired()) {
-        expect(crashed.body).toMatchObject({ status: 'scheduled', batch_id: batchId });
-        return false;
-      }
-      expect(crashed).toMatchObject({ status: 500, body: { error: { code: 'internal_error' } } });
-
-      const retried = await scheduleOverHttp(id);
-      expect(retried).toMatchObject({ status: 200, body: { batch_id: batchId } });
-      expect(['scheduled', 'already_scheduled']).toContain(retried.body.status);
-      const again = await scheduleOverHttp(id);
-      expect(again.body).toEqual({ ...retried.body, status: 'already_scheduled' });
-
-      // Everything else still works.
-      const other = await scheduleOverHttp(await seedSession());
-      expect(other.body).toMatchObject({ status: 'scheduled', batch_id: batchId });
-      expect(other.body.session_number).toBeGreaterThan(retried.body.session_number);
-      const release = await releaseOverHttp(uniqueId('r'));
-      expect(release.body).toMatchObject({ batch_id: batchId });
-      const held = await walkBatch(batchId);
-      expect(held.filter((s) => s.session_id === id).map((s) => s.session_number)).toEqual([retried.body.session_number]);
-      expect(held.map((s) => s.session_id)).toEqual(expect.arrayContaining([anchor.body.session_id, other.body.session_id]));
-      return true;
-    });
-  });
-
-  test.each(WHEN)('schedule that opens the next batch after a release, crashed %s each call, then retried', async (when) => {
-    await forEveryCall(6, async (k) => {
-      await freshBatch();
-      const anchor = await scheduleOverHttp(await seedSession());
-      const releaseId = uniqueId('r');
-      const release = await releaseOverHttp(releaseId);
-      expect(release.body.batch_id).toBe(anchor.body.batch_id);
-      // The schedule finds the pointer released: it rewrites the release record (idempotently), then opens a batch.
-      const id = await seedSession();
-
-      const crash = calls.crashAt(k, when);
-      const crashed = await scheduleOverHttp(id);
-      calls.use(undefined);
-      const nextBatch = seq(anchor.body.batch_id) + 1;
-      if (!crash.fired()) {
-        expect(crashed.body).toMatchObject({ status: 'scheduled' });
-        expect(seq(crashed.body.batch_id)).toBe(nextBatch);
-        return false;
-      }
-      expect(crashed.status).toBe(500);
-
-      const retried = await scheduleOverHttp(id);
-      expect(retried.status).toBe(200);
-      expect(seq(retried.body.batch_id)).toBe(nextBatch);
-      const other = await scheduleOverHttp(await seedSession());
-      expect(other.body).toMatchObject({ status: 'scheduled', batch_id: retried.body.batch_id });
-      expect(await releaseOverHttp(releaseId)).toEqual(release);
-      const next = await releaseOverHttp(uniqueId('r'));
-      expect(next.body.batch_id).toBe(retried.body.batch_id);
-      return true;
-    });
-  });
-
-  describe.each(WHEN)('release crashed %s each call', (when) => {
-    test.each(['the same request is retried at once', 'a schedule arrives before the retry'])('then %s', async (order) => {
-      await forEveryCall(4, async (k) => {
-        await freshBatch();
-        const anchor = await scheduleOverHttp(await seedSession());
-        const batchId = anchor.body.batch_id;
-        const releaseId = uniqueId('r');
-
-        const crash = calls.crashAt(k, when);
-        const crashed = await releaseOverHttp(releaseId);
-        calls.use(undefined);
-        if (!crash.fired()) {
-          expect(crashed.body).toMatchObject({ release_id: releaseId, batch_id: batchId });
-          return false;
-        }
-        expect(crashed.status).toBe(500);
-
-        // A schedule meanwhile lands in the batch if the crash came before the fence, else it rolls
-        // the release forward and opens the next batch.
-        const meanwhile = order === 'a schedule arrives before the retry' ? await scheduleOverHttp(await seedSession()) : undefined;
-        if (meanwhile) expect(meanwhile.body.status).toBe('scheduled');
-
-        const retried = await releaseOverHttp(releaseId);
-        expect(retried).toMatchObject({ status: 200, body: { release_id: releaseId, batch_id: batchId } });
-        expect(await releaseOverHttp(releaseId)).toEqual(retried);
-        await expect(releaseDirect({ release_id: releaseId })).resolves.toEqual(retried.body);
-
-        // The released batch holds what was scheduled into it, and no more comes; nothing is stuck afterwards.
-        const held = await walkBatch(batchId);
-        expect(held.map((s) => s.session_id)).toContain(anchor.body.session_id);
-        if (meanwhile && meanwhile.body.batch_id === batchId) expect(held.map((s) => s.session_id)).toContain(meanwhile.body.session_id);
-        const later = await scheduleOverHttp(await seedSession());
-        expect(seq(later.body.batch_id)).toBeGreaterThan(seq(batchId));
-        const laterRelease = await releaseOverHttp(uniqueId('r'));
-        expect(laterRelease.body.batch_id).toBe(later.body.batch_id);
-        return true;
-      });
-    });
-  });
-});
+describeCrashSafety(calls);

@@ -1,5 +1,8 @@
 import type { LocalStore } from '../../infra/local/local-store';
+import type { RealismProxy } from './dynamo-realism/proxy';
 
 export default async function globalTeardown(): Promise<void> {
-  await (globalThis as { __LOCAL_STORE__?: LocalStore }).__LOCAL_STORE__?.close();
+  const { __LOCAL_STORE__: store, __REALISM_PROXY__: proxy } = globalThis as { __LOCAL_STORE__?: LocalStore; __REALISM_PROXY__?: RealismProxy };
+  await proxy?.close();
+  await store?.close();
 }
