@@ -4,9 +4,10 @@
  * limits, so the SDK's retries run under every crash. The file checks that
  * throttling really happened.
  */
-import { countThrottledAttempts } from '../support/through-realism';
+import '../support/through-realism';
 import { documentClient } from '../../shared/data/store-from-env';
 import { interceptCalls } from '../support/call-interceptor';
+import { countThrottledAttempts } from '../support/realism-routing';
 import { createTestTable } from '../support/handlers';
 import { describeCrashSafety } from '../integration/crash-safety';
 

@@ -1,22 +1,27 @@
 import { startLocalStore } from '../../infra/local/local-store';
 import { startRealismProxy, type RealismOptions } from './dynamo-realism/proxy';
 
-/** What the shared realism proxy simulates (see through-realism.ts). */
-export const REALISM_SETTINGS = {
-  indexLagMs: 250,
-  throttle: { scale: 1 / 100 },
-} as const satisfies RealismOptions;
+/** The realism proxies in front of dynalite, by the variable that holds each one's endpoint. */
+export const REALISM_PROXIES = {
+  /** Used by through-realism.ts: throttling the SDK's retries mostly absorb. */
+  REALISM_ENDPOINT: { indexLagMs: 250, throttle: { scale: 1 / 100 } },
+  /** Used by through-overloaded-realism.ts: throttling that often outlasts them. */
+  OVERLOADED_REALISM_ENDPOINT: { indexLagMs: 250, throttle: { scale: 1 / 300 } },
+} as const satisfies Record<string, RealismOptions>;
 
 /**
  * One in-memory dynalite for the whole run; each test file gets its own table
- * on it (see env.ts). In front of it, one DynamoDB realism proxy with index
- * lag and scaled per-key throttling, for the test files that import
- * through-realism.ts first.
+ * on it (see env.ts). In front of it, the realism proxies, for the test files
+ * that import through-realism.ts or through-overloaded-realism.ts first.
  */
 export default async function globalSetup(): Promise<void> {
   const store = await startLocalStore();
-  const proxy = await startRealismProxy({ target: store.endpoint, ...REALISM_SETTINGS });
+  const proxies = [];
+  for (const [variable, options] of Object.entries(REALISM_PROXIES)) {
+    const proxy = await startRealismProxy({ target: store.endpoint, ...options });
+    process.env[variable] = proxy.endpoint;
+    proxies.push(proxy);
+  }
   process.env.DYNAMODB_ENDPOINT = store.endpoint;
-  process.env.REALISM_ENDPOINT = proxy.endpoint;
-  Object.assign(globalThis, { __LOCAL_STORE__: store, __REALISM_PROXY__: proxy });
+  Object.assign(globalThis, { __LOCAL_STORE__: store, __REALISM_PROXIES__: proxies });
 }
