@@ -9,6 +9,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { documentClient } from '../../shared/data/store-from-env';
+import { shardKey } from '../../shared/data/keys';
+import { shardOf } from '../../shared/domain/numbering';
 import { buildHttpEvent, buildLambdaContext } from '../../infra/local/lambda-event';
 import { routeNamed } from '../../shared/routes';
 import { freshBatch, seq, walkBatch } from '../support/batch-walk';
@@ -183,6 +185,57 @@ describe('invariant 3: release fence', () => {
       const held = (await walkBatch(batchId)).map((s) => s.session_id).filter((id) => ids.includes(id)).sort();
       expect(held).toEqual(named);
     }
+  });
+
+  test('a release racing schedules on different shards: a shard not fenced yet still takes sessions, a fenced one rolls the release forward', async () => {
+    await freshBatch();
+    const onShard = async (shard: number): Promise<string> => {
+      for (;;) {
+        const id = await seedSession();
+        if (shardOf(id, Number(process.env.SHARD_COUNT)) === shard) return id;
+      }
+    };
+    const [a, b] = [0, 1];
+    const anchors = [await scheduleOverHttp(await onShard(a)), await scheduleOverHttp(await onShard(b))];
+    const batchId = anchors[0]!.body.batch_id;
+    expect(anchors[1]!.body.batch_id).toBe(batchId);
+
+    // The release's fence of shard a is held back until the schedules below have run.
+    const releaseId = uniqueId('r');
+    let reached!: () => void;
+    const holding = new Promise<void>((resolve) => (reached = resolve));
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    let held = false;
+    calls.use(async (call, send) => {
+      const fencesA = call.command === 'UpdateItemCommand' && call.input.Key?.PK === shardKey(a).PK && JSON.stringify(call.input).includes(releaseId);
+      if (fencesA && !held) {
+        held = true;
+        reached();
+        await gate;
+      }
+      return send();
+    });
+    const release = releaseOverHttp(releaseId);
+    await holding;
+
+    // Shard a is not fenced yet: a schedule there is in flight with the release, and lands in its batch.
+    const onA = await scheduleOverHttp(await onShard(a));
+    expect(onA.body).toMatchObject({ status: 'scheduled', batch_id: batchId });
+    // Shard b is fenced: its schedule finishes the release itself (fencing a too) and opens the next batch.
+    const onB = await scheduleOverHttp(await onShard(b));
+    expect(seq(onB.body.batch_id)).toBe(seq(batchId) + 1);
+    letGo();
+    expect(await release).toMatchObject({ status: 200, body: { release_id: releaseId, batch_id: batchId } });
+    calls.use(undefined);
+
+    // Once the release returned, shard a takes sessions for the next batch only.
+    const afterOnA = await scheduleOverHttp(await onShard(a));
+    expect(afterOnA.body.batch_id).toBe(onB.body.batch_id);
+    expect((await walkBatch(batchId)).map((s) => s.session_id).sort()).toEqual(
+      [anchors[0]!.body.session_id, anchors[1]!.body.session_id, onA.body.session_id].sort(),
+    );
+    expect((await walkBatch(onB.body.batch_id)).map((s) => s.session_id).sort()).toEqual([onB.body.session_id, afterOnA.body.session_id].sort());
   });
 
   // The other half of the fence: the release workflow waits one schedule timeout before announcing a
