@@ -52,7 +52,7 @@ function completionCounter() {
 const spread = (i: number, maxMs: number) => (i * 7919) % (maxMs + 1);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Fails when assignSession's condition drops attribute_not_exists(batch_id): sessions get 2–3 places.
+// Fails when commitAssignment's condition drops attribute_not_exists: the concurrent schedules of a session all commit.
 describe('invariant 1: exactly once', () => {
   test('concurrent schedules and retries of the same sessions, across a release, give each session one place', async () => {
     await freshBatch();
@@ -104,7 +104,7 @@ describe('invariant 1: exactly once', () => {
   });
 });
 
-// Fails when the index query uses >= after_number (a page repeats) or reads descending (order).
+// Fails when the membership listing uses >= after_number (a page repeats the last session of the one before).
 describe('invariant 2: ordered pages', () => {
   test('numbers rise in scheduling order, and walking by last_number with any limit yields each session once, ascending', async () => {
     await freshBatch();
@@ -132,7 +132,8 @@ describe('invariant 2: ordered pages', () => {
   });
 });
 
-// Fails when takeNumber drops attribute_not_exists(release_id): later schedules land in the released batch.
+// Fails when touchShard's condition drops attribute_not_exists(release_id): a schedule whose shard was fenced
+// after it read it lands in the released batch.
 describe('invariant 3: release fence', () => {
   test('every schedule that starts after a release returned lands in a later batch; in-flight ones may land in it', async () => {
     await freshBatch();
@@ -185,6 +186,26 @@ describe('invariant 3: release fence', () => {
       const held = (await walkBatch(batchId)).map((s) => s.session_id).filter((id) => ids.includes(id)).sort();
       expect(held).toEqual(named);
     }
+  });
+
+  test('a release returning between a schedule’s read of its shard and its fence check: the schedule lands in the next batch', async () => {
+    await freshBatch();
+    const anchor = await scheduleOverHttp(await seedSession());
+    const id = await seedSession();
+    let release: JsonResult | undefined;
+    calls.use(async (call, send) => {
+      // The schedule's fence check: an UpdateItem of its shard that names no release.
+      const touch = call.command === 'UpdateItemCommand' && String(call.input.Key?.PK).startsWith('SHARD#') && !JSON.stringify(call.input).includes('r-between');
+      if (touch && !release) {
+        calls.use(undefined);
+        release = await releaseOverHttp(uniqueId('r-between'));
+      }
+      return send();
+    });
+    const answer = await scheduleOverHttp(id);
+    expect(release).toMatchObject({ status: 200, body: { batch_id: anchor.body.batch_id } });
+    expect(answer.body.status).toBe('scheduled');
+    expect(seq(answer.body.batch_id)).toBe(seq(anchor.body.batch_id) + 1);
   });
 
   test('a release racing schedules on different shards: a shard not fenced yet still takes sessions, a fenced one rolls the release forward', async () => {
@@ -260,7 +281,7 @@ describe('invariant 3: release fence', () => {
   });
 });
 
-// Fails when markReleased drops attribute_not_exists(release_id) (7 of 12 racing ids release one batch),
+// Fails when fencePointer drops attribute_not_exists(release_id) (8 of 12 racing ids release one batch),
 // when finishRelease writes no record, or when the release state is read in parallel again.
 describe('invariant 4: release idempotency', () => {
   test('distinct release ids racing never release the same batch', async () => {
