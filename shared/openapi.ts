@@ -17,7 +17,15 @@ import { BatchPageQuery, Id, PAGE_LIMITS, ReleaseBatchBody, ScheduleSessionBody 
 
 // Response shapes: the handlers build these instead of parsing them, so they only exist here.
 
-const SessionNumber = v.pipe(v.number(), v.integer(), v.minValue(1));
+const SessionNumber = v.pipe(
+  v.number(),
+  v.integer(),
+  v.minValue(1),
+  v.maxValue(Number.MAX_SAFE_INTEGER),
+  v.description(
+    'Unique within its batch and rising with the time the session was scheduled (to the millisecond; the low bits are its shard and random bits), so not consecutive. Compare and pass back as is; it stays below 2^53.',
+  ),
+);
 
 const ScheduleResult = v.pipe(
   v.variant('status', [
