@@ -8,7 +8,17 @@ import type { CallInterceptor } from '../support/call-interceptor';
 import { freshBatch, seq, walkBatch } from '../support/batch-walk';
 import { releaseDirect, releaseOverHttp, scheduleOverHttp, seedSession, uniqueId } from '../support/handlers';
 
-export function describeCrashSafety(calls: CallInterceptor): void {
+export interface CrashSafetyOptions {
+  /** Runs just before each crashed request, e.g. to empty a throttle bucket that request reads from. */
+  beforeCrashedRequest?: () => Promise<void>;
+}
+
+export function describeCrashSafety(calls: CallInterceptor, options: CrashSafetyOptions = {}): void {
+  const crashAt = async (k: number, when: 'before' | 'after') => {
+    await options.beforeCrashedRequest?.();
+    return calls.crashAt(k, when);
+  };
+
   afterEach(() => calls.use(undefined));
 
   describe('invariant 5: crash safety', () => {
@@ -28,7 +38,7 @@ export function describeCrashSafety(calls: CallInterceptor): void {
         const batchId = anchor.body.batch_id;
         const id = await seedSession();
 
-        const crash = calls.crashAt(k, when);
+        const crash = await crashAt(k, when);
         const crashed = await scheduleOverHttp(id);
         calls.use(undefined);
         if (!crash.fired()) {
@@ -66,7 +76,7 @@ export function describeCrashSafety(calls: CallInterceptor): void {
         // The schedule finds the pointer released: it rewrites the release record (idempotently), then opens a batch.
         const id = await seedSession();
 
-        const crash = calls.crashAt(k, when);
+        const crash = await crashAt(k, when);
         const crashed = await scheduleOverHttp(id);
         calls.use(undefined);
         const nextBatch = seq(anchor.body.batch_id) + 1;
@@ -97,7 +107,7 @@ export function describeCrashSafety(calls: CallInterceptor): void {
           const batchId = anchor.body.batch_id;
           const releaseId = uniqueId('r');
 
-          const crash = calls.crashAt(k, when);
+          const crash = await crashAt(k, when);
           const crashed = await releaseOverHttp(releaseId);
           calls.use(undefined);
           if (!crash.fired()) {
