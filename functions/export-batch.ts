@@ -1,4 +1,5 @@
-import { store } from '../shared/data/store-from-env';
+import { pagingStore } from '../shared/data/dynamo-store';
+import { table } from '../shared/data/store-from-env';
 import { requireEnv } from '../shared/config';
 import { exportTask } from '../shared/export/export-task';
 import { createS3Client, s3Sink } from '../shared/export/s3-sink';
@@ -13,4 +14,4 @@ const sink = s3Sink(createS3Client({ endpoint: process.env.S3_ENDPOINT || undefi
  * {done: false, cursor} for the next loop. Errors propagate by name
  * (ServiceUnavailable is retried, BatchNotFound and InvalidRequest fail the execution).
  */
-export const handler = invocationHandler(exportTask({ store, sink }));
+export const handler = invocationHandler(exportTask({ store: pagingStore(table), sink }));

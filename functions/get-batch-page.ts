@@ -1,9 +1,12 @@
 import { getBatchPage } from '../shared/domain/get-batch-page';
-import { store } from '../shared/data/store-from-env';
+import { pagingStore } from '../shared/data/dynamo-store';
+import { table } from '../shared/data/store-from-env';
 import { httpHandler, parseInput } from '../shared/http/middleware';
 import { jsonTextResponse } from '../shared/http/response';
 import { countMetric, logger } from '../shared/observability';
 import { BatchPageQuery } from '../shared/schemas';
+
+const store = pagingStore(table);
 
 /** GET /batch/sessions — one page of a batch's sessions with their events. */
 export const handler = httpHandler(

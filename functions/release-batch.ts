@@ -1,11 +1,14 @@
 import type { Context } from 'aws-lambda';
-import { store } from '../shared/data/store-from-env';
+import { releasingStore } from '../shared/data/dynamo-store';
+import { table } from '../shared/data/store-from-env';
 import type { ReleaseOrigin } from '../shared/domain/model';
 import { releaseCollectingBatch } from '../shared/domain/release-batch';
 import { httpHandler, invocationHandler, parseInput, type HttpEvent } from '../shared/http/middleware';
 import { jsonResponse } from '../shared/http/response';
 import { countMetric, logger } from '../shared/observability';
 import { ReleaseBatchBody } from '../shared/schemas';
+
+const store = releasingStore(table);
 
 async function release(input: unknown, origin: ReleaseOrigin) {
   const { release_id } = parseInput(ReleaseBatchBody, input);

@@ -1,9 +1,12 @@
 import { scheduleSession } from '../shared/domain/schedule-session';
-import { store } from '../shared/data/store-from-env';
+import { schedulingStore } from '../shared/data/dynamo-store';
+import { table } from '../shared/data/store-from-env';
 import { httpHandler, parseInput } from '../shared/http/middleware';
 import { jsonResponse } from '../shared/http/response';
 import { countMetric, countSkip, logger } from '../shared/observability';
 import { ScheduleSessionBody } from '../shared/schemas';
+
+const store = schedulingStore(table);
 
 /** Time kept back from the Lambda timeout for answering after the last write. */
 const DEADLINE_MARGIN_MS = 1_000;

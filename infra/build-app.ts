@@ -9,7 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from './bundling';
-import { SessionImprovementStack } from './stack';
+import { DEFAULT_API_THROTTLE, SessionImprovementStack } from './stack';
 
 export const STACK_NAME = 'SessionImprovement';
 
@@ -62,11 +62,25 @@ export function buildApp(options: BuildAppOptions = {}): { app: App; stack: Sess
   const tableRemovalPolicy = removal === undefined ? undefined : REMOVAL_POLICIES[removal.toLowerCase()];
   if (removal !== undefined && !tableRemovalPolicy) throw new Error(`tableRemovalPolicy "${removal}" must be "retain" or "destroy".`);
 
+  const wholeNumber = (key: string): number | undefined => {
+    const value = context(key);
+    if (value === undefined) return undefined;
+    if (!/^[0-9]+$/.test(value)) throw new Error(`${key} "${value}" must be a whole number.`);
+    return Number(value);
+  };
+  const [rateLimit, burstLimit] = [wholeNumber('apiThrottleRate'), wholeNumber('apiThrottleBurst')];
+
   const stack = new SessionImprovementStack(app, STACK_NAME, {
     description: 'Session improvement service: HTTP API, single table, release workflow, exports to S3',
     scheduleExpression: context('scheduleExpression'),
     tableRemovalPolicy,
     alarmEmail: context('alarmEmail'),
+    // One of the two given keeps the stack's default for the other.
+    apiThrottle: rateLimit === undefined && burstLimit === undefined ? undefined : {
+      rateLimit: rateLimit ?? DEFAULT_API_THROTTLE.rateLimit,
+      burstLimit: burstLimit ?? DEFAULT_API_THROTTLE.burstLimit,
+    },
+    shardCount: wholeNumber('shardCount'),
   });
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -12,22 +12,20 @@ import * as v from 'valibot';
 import { version } from '../package.json';
 import { RETRY_AFTER_SECONDS } from './http/errors';
 import { ROUTES, type Route } from './routes';
-import {
-  BatchPageQuery,
-  Event,
-  Id,
-  JsonObject,
-  PAGE_LIMITS,
-  ReleaseBatchBody,
-  ScheduleSessionBody,
-  SearchResult,
-  Session,
-  UnixSeconds,
-} from './schemas';
+import { Event, JsonObject, SearchResult, Session, UnixSeconds } from './data-schemas';
+import { BatchPageQuery, Id, PAGE_LIMITS, ReleaseBatchBody, ScheduleSessionBody } from './schemas';
 
 // Response shapes: the handlers build these instead of parsing them, so they only exist here.
 
-const SessionNumber = v.pipe(v.number(), v.integer(), v.minValue(1));
+const SessionNumber = v.pipe(
+  v.number(),
+  v.integer(),
+  v.minValue(1),
+  v.maxValue(Number.MAX_SAFE_INTEGER),
+  v.description(
+    'Unique within its batch and rising with the time the session was scheduled (to the millisecond; the low bits are its shard and random bits), so not consecutive. Compare and pass back as is; it stays below 2^53.',
+  ),
+);
 
 const ScheduleResult = v.pipe(
   v.variant('status', [
@@ -70,10 +68,10 @@ const ReleaseResult = v.strictObject({
   batch_id: Id,
   released_at: UnixSeconds,
   last_session_number: v.pipe(
-    v.number(),
-    v.integer(),
-    v.minValue(0),
-    v.description('Extra field: the highest session number handed out in the batch; every session of it is numbered at most this.'),
+    v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+    v.description(
+      'Only for a batch numbered before the sharded layout (a counter): the highest number it handed out. Sharded session numbers come from the clock, so no such bound exists for them.',
+    ),
   ),
 });
 

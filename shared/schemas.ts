@@ -1,10 +1,12 @@
 /**
- * Wire schemas, in valibot: a few KB in a handler bundle (the bundle-size
- * budget in `npm test` keeps handlers within 1.2 × a bare DocumentClient
- * bundle). Each schema is strict: an unknown field is a malformed request,
- * not something to ignore.
+ * Wire schemas of the API's requests, in valibot: a few KB in a handler
+ * bundle (the bundle-size budget in `npm test` keeps handlers within 1.2 × a
+ * bare DocumentClient bundle). Each schema is strict: an unknown field is a
+ * malformed request, not something to ignore. The stored data's schemas are
+ * in data-schemas.ts.
  */
 import * as v from 'valibot';
+import type { Event, Session } from './data-schemas';
 
 const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 const ID_RULE = 'must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":", "@" or "-"';
@@ -12,69 +14,27 @@ const ID_RULE = 'must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":", "@" o
 /** session_id, release_id, batch_id and event_id all follow the same rule. */
 export const Id = v.pipe(v.string('must be a string'), v.regex(ID_PATTERN, ID_RULE));
 
-/** Unix seconds; 12 digits keep the event sort key fixed-width. */
-export const UnixSeconds = v.pipe(
-  v.number('must be a number'),
-  v.integer('must be an integer (unix seconds)'),
-  v.minValue(0, 'must not be negative'),
-  v.maxValue(999_999_999_999, 'must be unix seconds'),
-);
-
-/** valibot's object and record schemas also take an array (v.record turns ["x"] into {"0": "x"}): refuse arrays first. */
-export const NotArray = v.custom<unknown>((input) => !Array.isArray(input), 'must be an object');
+export type { Event, Session } from './data-schemas';
 
 /**
- * A free JSON object (meta, search_meta, …), kept exactly as written: v.record
- * would drop keys named "__proto__", "constructor" or "prototype", which are
- * ordinary keys in JSON data.
+ * The fields of a session and of an event, in the order of their schemas
+ * (data-schemas.ts), written out so that the data layer can map items
+ * without bundling the schemas themselves.
  */
-export const JsonObject = v.custom<Record<string, unknown>>(
-  (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
-  'must be an object',
-);
+export const SESSION_FIELDS = [
+  'session_id',
+  'search_query',
+  'created_at',
+  'search_results',
+  'search_meta',
+  'payload_filter',
+  'sort_by',
+  'user_id',
+  'is_irrelevant',
+  'is_payload_search',
+] as const satisfies readonly (keyof Session)[];
 
-export const SearchResult = v.strictObject(
-  {
-    object_id: v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty')),
-    rank: v.optional(v.pipe(v.number('must be a number'), v.finite())),
-    meta: v.optional(JsonObject),
-  },
-  'must be an object with object_id and optional rank and meta',
-);
-
-export const Session = v.strictObject(
-  {
-    session_id: Id,
-    search_query: v.unknown(),
-    created_at: UnixSeconds,
-    search_results: v.array(SearchResult, 'must be an array'),
-    search_meta: v.optional(JsonObject),
-    payload_filter: v.optional(JsonObject),
-    sort_by: v.optional(JsonObject),
-    user_id: v.optional(v.string('must be a string')),
-    is_irrelevant: v.optional(v.boolean('must be a boolean'), false),
-    is_payload_search: v.optional(v.boolean('must be a boolean'), false),
-  },
-  'must be a session object',
-);
-export type Session = v.InferOutput<typeof Session>;
-
-export const SESSION_FIELDS = Object.keys(Session.entries) as readonly (keyof Session)[];
-
-export const Event = v.strictObject(
-  {
-    event_id: Id,
-    session_id: Id,
-    object_id: v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty')),
-    event_type: v.pipe(v.string('must be a string'), v.minLength(1, 'must not be empty')),
-    meta: v.optional(JsonObject),
-    created_at: UnixSeconds,
-  },
-  'must be an event object',
-);
-export type Event = v.InferOutput<typeof Event>;
-
-export const EVENT_FIELDS = Object.keys(Event.entries) as readonly (keyof Event)[];
+export const EVENT_FIELDS = ['event_id', 'session_id', 'object_id', 'event_type', 'meta', 'created_at'] as const satisfies readonly (keyof Event)[];
 
 export const ScheduleSessionBody = v.strictObject({ session_id: Id }, 'must be an object');
 

@@ -13,7 +13,7 @@
 import { parseArgs } from 'node:util';
 import { DynamoBatchRecords } from '../../shared/data/batch-records';
 import { createDocumentClient } from '../../shared/data/client';
-import { DynamoSessionStore } from '../../shared/data/dynamo-store';
+import { pagingStore, tableOf } from '../../shared/data/dynamo-store';
 import { describeBatch } from '../../shared/domain/batches';
 import { exportBatch } from '../../shared/export/export-batch';
 import { batchPrefix } from '../../shared/export/layout';
@@ -57,7 +57,7 @@ async function main(): Promise<number> {
   await checkTarget(target).catch(refuse);
   const db = createDocumentClient({ endpoint: target.endpoint });
   try {
-    const store = new DynamoSessionStore(db, target.tableName);
+    const store = pagingStore(tableOf(db, target.tableName));
     const records = new DynamoBatchRecords(db, target.tableName);
     const batch = await describeBatch(
       { readPointer: () => store.readPointer(), readBatchRecords: (ids) => records.readBatchRecords(ids) },

@@ -3,14 +3,15 @@
  * embedded store (dynalite, persisted under $DATA_DIR), creates the table
  * from the stack's definition, seeds demo data into an empty store, starts
  * the embedded S3 server (s3rver, under $DATA_DIR/s3) with the export and
- * ingest buckets, and serves the route table's handlers on 127.0.0.1:$PORT
- * until Ctrl-C.
+ * ingest buckets, and serves the route table's handlers and the console on
+ * 127.0.0.1:$PORT until Ctrl-C.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createDocumentClient } from '../../shared/data/client';
 import { countSessions } from '../../shared/data/session-count';
 import { ROUTES, type Route } from '../../shared/routes';
+import { CONSOLE_PATH, createConsolePages } from './console/pages';
 import { DEMO_SESSION_IDS, seedDemoDataIfEmpty } from './demo-data';
 import { describeSkipped, type UbiImportReport } from '../../shared/ingest/ubi';
 import { LOCAL_BUCKETS, LOCAL_DEFAULTS, portFromEnv } from './local-config';
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
 
     // The port first: a busy PORT must fail the start before the table is made or the demo data seeded.
     // (A request in the second or so until the banner may find the store still being seeded.)
-    server = await createLocalServer({ port }).catch((error: unknown) => {
+    server = await createLocalServer({ port, localPages: await createConsolePages() }).catch((error: unknown) => {
       throw startupError(error, `the API on 127.0.0.1:${port}`, 'PORT');
     });
     s3 = await startLocalS3({ port: s3Port, directory: join(dataDir, 's3'), buckets: LOCAL_BUCKETS }).catch((error: unknown) => {
@@ -121,6 +122,7 @@ function printBanner({ server, store, s3, tableName, dataDir, seeded, sessions }
   const lines = [
     '',
     `Session improvement service, local: ${server.url}`,
+    `  Console:  ${server.url}${CONSOLE_PATH}  (batches, sessions, click-through by position, API reference)`,
     `  OpenAPI:  ${server.url}${OPENAPI_PATH}`,
     `  Data:     ${dataDir} (dynalite at ${store.endpoint}, table "${tableName}")`,
     `  S3:       ${s3.endpoint} (path-style, any credentials; buckets ${LOCAL_BUCKETS.map((b) => `"${b}"`).join(', ')}; objects under ${join(dataDir, 's3')})`,

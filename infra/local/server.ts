@@ -4,7 +4,8 @@
  * request into the event and context AWS would pass, and the handler's
  * result back into an HTTP response. Plain node:http: the adapter is thin
  * and a framework would add a second routing table that could drift.
- * It also serves the contract as OpenAPI 3.1 at /openapi.json.
+ * It also serves the contract as OpenAPI 3.1 at /openapi.json and, when
+ * given them, local-only pages such as the console (infra/local/console/).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +25,9 @@ export const OPENAPI_PATH = '/openapi.json';
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
+/** Answers a GET on one local-only path: no Lambda route, nothing API Gateway serves. */
+export type LocalPage = (response: ServerResponse) => Promise<void>;
+
 export interface LocalServerOptions {
   /** 0 picks a free port. */
   port: number;
@@ -37,6 +41,8 @@ export interface LocalServerOptions {
   log?: (line: string) => void;
   /** Where unexpected handler failures are reported (default stderr). */
   logError?: (message: string, error: unknown) => void;
+  /** Local-only GET paths served beside the routes (the console), matched on the raw path exactly like them. */
+  localPages?: ReadonlyMap<string, LocalPage>;
 }
 
 export interface LocalServer {
@@ -92,6 +98,12 @@ export async function createLocalServer(options: LocalServerOptions): Promise<Lo
       request.resume();
       openApiDocument ??= buildOpenApiDocument({ serverUrl: baseUrl(server.address() as AddressInfo) });
       sendJson(response, 200, openApiDocument);
+      return;
+    }
+    const localPage = request.method === 'GET' ? options.localPages?.get(path) : undefined;
+    if (localPage) {
+      request.resume();
+      await localPage(response);
       return;
     }
     const route = routes.find((r) => r.method === request.method && r.path === path);

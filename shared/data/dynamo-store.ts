@@ -6,7 +6,7 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { SessionNotFound } from '../domain/errors';
+import { ServiceUnavailable } from '../domain/errors';
 import {
   batchIdOf,
   type Assignment,
@@ -14,197 +14,373 @@ import {
   type Release,
   type ReleaseOrigin,
   type ReleaseStamp,
+  type ShardState,
 } from '../domain/model';
-import type { BatchEntry, NumberGrant, SessionStore } from '../domain/store';
+import { checkShardCount, DEFAULT_SHARDS } from '../domain/numbering';
+import type {
+  BatchEntry,
+  FinishingStore,
+  Membership,
+  PagingStore,
+  ReleasingStore,
+  SchedulingStore,
+  SessionStore,
+} from '../domain/store';
+import type { Event } from '../schemas';
 import { call, conditional } from './errors';
 import { expression } from './expressions';
 import {
-  assignmentAttributes,
+  assignmentItem,
   batchRecordItem,
+  membershipItem,
   POINTER,
   releaseItem,
+  SHARD,
+  toAssignment,
+  toBatchEntry,
   toEvent,
   toPointer,
   toRelease,
+  toShard,
   toStoredSession,
 } from './items';
-import { batchPartition, collectingPointerKey, isSessionSortKey, releaseKey, sessionKey, sessionPartition } from './keys';
+import {
+  assignmentKey,
+  batchPartition,
+  collectingPointerKey,
+  isAssignmentSortKey,
+  isSessionSortKey,
+  memberSortKey,
+  membershipPartition,
+  releaseKey,
+  shardKey,
+  sessionPartition,
+} from './keys';
 import { TABLE } from './table';
 
 type Item = Record<string, unknown>;
 
-export class DynamoSessionStore implements SessionStore {
-  constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly tableName: string,
-  ) {}
+/** The table a store works on: the client, the table's name, and the shards a batch it opens gets. */
+export interface Table {
+  db: DynamoDBDocumentClient;
+  tableName: string;
+  shards: number;
+}
 
-  async findSession(sessionId: string) {
-    const { Items = [] } = await call(() =>
-      this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
-          ExpressionAttributeValues: { ':pk': sessionPartition(sessionId) },
-          ConsistentRead: true,
-          Limit: 2,
-        }),
-      ),
-    );
-    const [first] = Items;
-    if (!first || !isSessionSortKey(first[TABLE.sortKey])) return undefined;
-    return { session: toStoredSession(first), hasEvents: Items.length > 1 };
-  }
+export interface StoreOptions {
+  /** Shards a batch opened by this store gets (1 to 64); the count of a batch only grows. @default DEFAULT_SHARDS */
+  shards?: number;
+}
 
-  async takeNumber(): Promise<NumberGrant> {
-    const take = expression()
-      .setIfMissing({ [POINTER.batchId]: batchIdOf(1), [POINTER.batchSeq]: 1 })
-      .add(POINTER.lastNumber, 1)
-      .ifNotExists(POINTER.releaseId);
-    const updated = await conditional(() =>
-      this.db.send(
-        new UpdateCommand({ TableName: this.tableName, Key: collectingPointerKey(), ...take.build(), ReturnValues: 'ALL_NEW' }),
-      ),
-    );
-    if (updated?.Attributes) {
-      const pointer = toPointer(updated.Attributes);
-      return { granted: { batchId: pointer.batchId, sessionNumber: pointer.lastNumber } };
-    }
-    // dynalite ignores ReturnValuesOnConditionCheckFailure, so read the released pointer.
-    const pointer = await this.readPointer();
-    // Replaced by the next batch between our two calls: the caller takes a number again.
-    return pointer?.release ? { released: pointer } : { moved: true };
-  }
+export function tableOf(db: DynamoDBDocumentClient, tableName: string, options: StoreOptions = {}): Table {
+  return { db, tableName, shards: checkShardCount(options.shards ?? DEFAULT_SHARDS) };
+}
 
-  async openNextBatch(released: CollectingPointer): Promise<Assignment | undefined> {
-    const next = { batchSeq: released.batchSeq + 1, batchId: batchIdOf(released.batchSeq + 1) };
-    const open = expression()
-      .set({ [POINTER.batchId]: next.batchId, [POINTER.batchSeq]: next.batchSeq, [POINTER.lastNumber]: 1 })
-      .remove(POINTER.releaseId, POINTER.releasedAt, POINTER.releaseOrigin)
-      .ifEquals(POINTER.releaseId, released.release?.releaseId)
-      .ifEquals(POINTER.batchSeq, released.batchSeq);
-    const opened = await conditional(() =>
-      this.db.send(new UpdateCommand({ TableName: this.tableName, Key: collectingPointerKey(), ...open.build() })),
-    );
-    return opened ? { batchId: next.batchId, sessionNumber: 1 } : undefined;
-  }
+/*
+ * One store per operation, built from plain functions rather than one class:
+ * each handler bundle then holds only the requests its own operation sends
+ * (a class keeps every method), which keeps the bundles near a bare client.
+ */
 
-  async assignSession(sessionId: string, assignment: Assignment, scheduledAt: number): Promise<Assignment> {
-    const assign = expression()
-      .set(assignmentAttributes(assignment.batchId, assignment.sessionNumber, scheduledAt))
-      .ifExists(TABLE.partitionKey)
-      .ifNotExists('batch_id');
-    const written = await conditional(() =>
-      this.db.send(new UpdateCommand({ TableName: this.tableName, Key: sessionKey(sessionId), ...assign.build() })),
-    );
-    if (written) return assignment;
-    // A concurrent request assigned it first: ours is a burnt number, theirs stands.
-    const { Item } = await call(() =>
-      this.db.send(new GetCommand({ TableName: this.tableName, Key: sessionKey(sessionId), ConsistentRead: true })),
-    );
-    const existing = Item && toStoredSession(Item).assignment;
-    if (!existing) throw new SessionNotFound(sessionId);
-    return existing;
-  }
+/** What scheduling needs: its own requests, and finishing a release it finds fenced. */
+export const schedulingStore = (t: Table): SchedulingStore => ({
+  shards: t.shards,
+  findSession: (sessionId) => findSession(t, sessionId),
+  readShard: (shard) => readShard(t, shard),
+  touchShard: (shard, batchSeq) => touchShard(t, shard, batchSeq),
+  listMember: (membership) => listMember(t, membership),
+  commitAssignment: (sessionId, assignment, scheduledAt, deadline) => commitAssignment(t, sessionId, assignment, scheduledAt, deadline),
+  readPointer: () => readPointer(t),
+  openBatch: (after, openedAt) => openBatch(t, after, openedAt),
+  widenBatch: (pointer, openedAt) => widenBatch(t, pointer, openedAt),
+  placeShard: (shard, pointer) => placeShard(t, shard, pointer),
+  ...finishingStore(t),
+});
 
-  async readReleaseState(releaseId: string) {
-    // Pointer first, then the record: a record still absent after the pointer read means the
-    // pointer has not moved past this release. Read in parallel, a roll-forward could land in
-    // between and the retry would fence the next batch under the same id.
-    const pointer = await this.readPointer();
-    const release = await this.get(releaseKey(releaseId));
-    return { release: release && toRelease(release), pointer };
-  }
+/** What releasing needs. */
+export const releasingStore = (t: Table): ReleasingStore => ({
+  readReleaseState: (releaseId) => readReleaseState(t, releaseId),
+  fencePointer: (pointer, stamp) => fencePointer(t, pointer, stamp),
+  ...finishingStore(t),
+});
 
-  async markReleased(pointer: CollectingPointer, stamp: ReleaseStamp) {
-    const fence = expression()
-      .set({ [POINTER.releaseId]: stamp.releaseId, [POINTER.releasedAt]: stamp.releasedAt, [POINTER.releaseOrigin]: stamp.origin })
-      .ifEquals(POINTER.batchSeq, pointer.batchSeq)
-      .ifNotExists(POINTER.releaseId);
-    const updated = await conditional(() =>
-      this.db.send(
-        new UpdateCommand({ TableName: this.tableName, Key: collectingPointerKey(), ...fence.build(), ReturnValues: 'ALL_NEW' }),
-      ),
-    );
-    return updated?.Attributes ? toPointer(updated.Attributes) : undefined;
-  }
+/** What paging needs. */
+export const pagingStore = (t: Table): PagingStore => ({
+  shards: t.shards,
+  readPointer: () => readPointer(t),
+  listBatchEntries: (batchId, afterNumber, limit, shards) => listBatchEntries(t, batchId, afterNumber, limit, shards),
+  readSession: (sessionId, eventsLimit) => readSession(t, sessionId, eventsLimit),
+});
 
-  async writeRelease(release: Release, origin: ReleaseOrigin): Promise<void> {
-    // Unconditional: a released pointer always yields the same record, so a
-    // second writer (roll-forward) writes the same bytes.
-    await call(() => this.db.send(new PutCommand({ TableName: this.tableName, Item: releaseItem(release, origin) })));
-  }
+/** Finishing a fenced release: what a release and a schedule that rolls one forward share. */
+const finishingStore = (t: Table): FinishingStore => ({
+  readRelease: (releaseId) => readRelease(t, releaseId),
+  fenceShards: (pointer) => fenceShards(t, pointer),
+  writeBatchRecord: (release) => writeBatchRecord(t, release),
+  writeRelease: (release, origin) => writeRelease(t, release, origin),
+});
 
-  async writeBatchRecord(release: Release): Promise<void> {
-    await call(() => this.db.send(new PutCommand({ TableName: this.tableName, Item: batchRecordItem(release) })));
-  }
+/** Every request of the store (tests, the local tools, the bench). */
+export const sessionStore = (t: Table): SessionStore => ({ ...schedulingStore(t), ...releasingStore(t), ...pagingStore(t) });
 
-  async readPointer(): Promise<CollectingPointer | undefined> {
-    const item = await this.get(collectingPointerKey());
-    return item && toPointer(item);
-  }
-
-  async listBatchEntries(batchId: string, afterNumber: number, limit: number): Promise<BatchEntry[]> {
-    // The session's id and number only: its content comes from its own item, read next.
-    const items = await this.queryAll(
-      {
-        IndexName: TABLE.gsi1.indexName,
-        KeyConditionExpression: '#pk = :pk AND #sk > :after',
-        ProjectionExpression: '#id, #sk',
-        ExpressionAttributeNames: { '#pk': TABLE.gsi1.partitionKey, '#sk': TABLE.gsi1.sortKey, '#id': 'session_id' },
-        ExpressionAttributeValues: { ':pk': batchPartition(batchId), ':after': afterNumber },
-      },
-      limit,
-    );
-    return items.map((item) => ({
-      sessionId: item.session_id as string,
-      assignment: { batchId, sessionNumber: item[TABLE.gsi1.sortKey] as number },
-    }));
-  }
-
-  async readSession(sessionId: string, eventsLimit: number) {
-    // `#SESSION` sorts before `EVENT#…`: the item first, then its events, oldest first.
-    const items = await this.queryAll(
-      {
+async function findSession(t: Table, sessionId: string) {
+  // `#ASSIGNMENT`, then `#SESSION`, then the oldest event: Limit 3 answers all three questions.
+  const { Items = [] } = await call(() =>
+    t.db.send(
+      new QueryCommand({
+        TableName: t.tableName,
         KeyConditionExpression: '#pk = :pk',
         ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
         ExpressionAttributeValues: { ':pk': sessionPartition(sessionId) },
         ConsistentRead: true,
+        Limit: 3,
+      }),
+    ),
+  );
+  const { session, assignment, rest } = splitSessionPartition(Items);
+  if (!session) return undefined;
+  return { session: toStoredSession(session, assignment), hasEvents: rest.length > 0 };
+}
+
+async function readShard(t: Table, shard: number): Promise<ShardState | undefined> {
+  // Eventually consistent: a stale answer only makes the touch that follows fail.
+  const { Item } = await call(() => t.db.send(new GetCommand({ TableName: t.tableName, Key: shardKey(shard) })));
+  return Item ? toShard(shard, Item) : undefined;
+}
+
+async function touchShard(t: Table, shard: number, batchSeq: number): Promise<boolean> {
+  const touch = expression().set({ [SHARD.batchSeq]: batchSeq }).ifEquals(SHARD.batchSeq, batchSeq).ifNotExists(SHARD.releaseId);
+  const written = await conditional(() =>
+    t.db.send(new UpdateCommand({ TableName: t.tableName, Key: shardKey(shard), ...touch.build() })),
+  );
+  return written !== undefined;
+}
+
+async function listMember(t: Table, membership: Membership): Promise<boolean> {
+  const written = await conditional(() =>
+    t.db.send(
+      new PutCommand({ TableName: t.tableName, Item: membershipItem(membership), ...expression().ifNotExists(TABLE.partitionKey).build() }),
+    ),
+  );
+  return written !== undefined;
+}
+
+async function commitAssignment(t: Table, sessionId: string, assignment: Assignment, scheduledAt: number, deadline?: number): Promise<Assignment> {
+  // Abandoned at the deadline, SDK retries included: a commit sent later could land in a batch already announced.
+  const abortSignal = deadline === undefined ? undefined : AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+  const commit = expression().ifNotExists(TABLE.partitionKey);
+  let written: unknown;
+  try {
+    written = await conditional(() =>
+      t.db.send(
+        new PutCommand({ TableName: t.tableName, Item: assignmentItem(sessionId, assignment, scheduledAt), ...commit.build() }),
+        { abortSignal },
+      ),
+    );
+  } catch (error) {
+    if (abortSignal?.aborted) throw new ServiceUnavailable('The request ran out of time before the session could be scheduled.', { cause: error });
+    throw error;
+  }
+  if (written !== undefined) return assignment;
+  // A concurrent request committed first: ours is a burnt number (an orphan membership), theirs stands.
+  const existing = toAssignment(await get(t, assignmentKey(sessionId)));
+  if (!existing) throw new ServiceUnavailable(`The assignment of session ${sessionId} could not be read back; try again.`);
+  return existing;
+}
+
+async function readPointer(t: Table): Promise<CollectingPointer | undefined> {
+  const item = await get(t, collectingPointerKey());
+  return item && toPointer(item);
+}
+
+async function openBatch(t: Table, after: CollectingPointer | undefined, openedAt: number): Promise<CollectingPointer | undefined> {
+  const batchSeq = (after?.batchSeq ?? 0) + 1;
+  const fields = {
+    [POINTER.batchSeq]: batchSeq,
+    [POINTER.batchId]: batchIdOf(batchSeq),
+    [POINTER.openedAt]: openedAt,
+    // The count of a batch only grows: a listing reads every shard a batch may have had.
+    [POINTER.shards]: Math.max(t.shards, after?.shards ?? 0),
+    [POINTER.numberFloor]: 0,
+  };
+  if (!after) {
+    const created = await conditional(() =>
+      t.db.send(
+        new PutCommand({
+          TableName: t.tableName,
+          Item: { ...collectingPointerKey(), ...fields },
+          ...expression().ifNotExists(TABLE.partitionKey).build(),
+        }),
+      ),
+    );
+    return created && toPointer(fields);
+  }
+  if (!after.release) throw new Error('openBatch needs a released pointer');
+  const open = expression()
+    .set(fields)
+    .remove(POINTER.releaseId, POINTER.releasedAt, POINTER.releaseOrigin, POINTER.lastNumber)
+    .ifEquals(POINTER.releaseId, after.release.releaseId)
+    .ifEquals(POINTER.batchSeq, after.batchSeq);
+  return updatePointer(t, open);
+}
+
+async function widenBatch(t: Table, pointer: CollectingPointer, openedAt: number): Promise<CollectingPointer | undefined> {
+  const widen = expression()
+    .set({ [POINTER.shards]: Math.max(t.shards, pointer.shards ?? 0) })
+    // A batch the counter layout opened: sharded numbers start above the numbers its counter handed out.
+    .setIfMissing({ [POINTER.openedAt]: openedAt, [POINTER.numberFloor]: pointer.lastNumber ?? 0 })
+    .ifEquals(POINTER.batchSeq, pointer.batchSeq)
+    .ifNotExists(POINTER.releaseId);
+  return updatePointer(t, widen);
+}
+
+async function placeShard(t: Table, shard: number, pointer: CollectingPointer): Promise<void> {
+  const place = expression()
+    .set({ [SHARD.batchSeq]: pointer.batchSeq, [SHARD.openedAt]: pointer.openedAt, [SHARD.numberFloor]: pointer.numberFloor ?? 0 })
+    .remove(SHARD.releaseId)
+    // Only forward: a shard already at this batch (or fenced there) stays as it is.
+    .where((e) => `attribute_not_exists(${e.name(SHARD.batchSeq)}) OR ${e.name(SHARD.batchSeq)} < ${e.value(pointer.batchSeq)}`);
+  await conditional(() => t.db.send(new UpdateCommand({ TableName: t.tableName, Key: shardKey(shard), ...place.build() })));
+}
+
+async function readReleaseState(t: Table, releaseId: string) {
+  // Pointer first, then the record: a record still absent after the pointer read means the
+  // pointer has not moved past this release. Read in parallel, a roll-forward could land in
+  // between and the retry would fence the next batch under the same id.
+  const pointer = await readPointer(t);
+  return { release: await readRelease(t, releaseId), pointer };
+}
+
+async function readRelease(t: Table, releaseId: string): Promise<Release | undefined> {
+  const item = await get(t, releaseKey(releaseId));
+  return item && toRelease(item);
+}
+
+async function fencePointer(t: Table, pointer: CollectingPointer, stamp: ReleaseStamp) {
+  const fence = expression()
+    .set({ [POINTER.releaseId]: stamp.releaseId, [POINTER.releasedAt]: stamp.releasedAt, [POINTER.releaseOrigin]: stamp.origin })
+    .ifEquals(POINTER.batchSeq, pointer.batchSeq)
+    .ifNotExists(POINTER.releaseId);
+  return updatePointer(t, fence);
+}
+
+async function fenceShards(t: Table, pointer: CollectingPointer): Promise<void> {
+  const releaseId = pointer.release?.releaseId;
+  if (!releaseId) throw new Error('fenceShards needs a fenced pointer');
+  const shards = Array.from({ length: pointer.shards ?? 0 }, (_, shard) => shard);
+  await Promise.all(
+    shards.map((shard) => {
+      // At this batch (fenced by no one else) or behind it, or never placed. A shard already past it
+      // was moved on by the batch after, which opened only once this release was finished.
+      const fence = expression()
+        .set({ [SHARD.batchSeq]: pointer.batchSeq, [SHARD.releaseId]: releaseId })
+        .where((e) => {
+          const [seq, release, batch] = [e.name(SHARD.batchSeq), e.name(SHARD.releaseId), e.value(pointer.batchSeq)];
+          return `attribute_not_exists(${seq}) OR ${seq} < ${batch} OR (${seq} = ${batch} AND (attribute_not_exists(${release}) OR ${release} = ${e.value(releaseId)}))`;
+        });
+      return conditional(() => t.db.send(new UpdateCommand({ TableName: t.tableName, Key: shardKey(shard), ...fence.build() })));
+    }),
+  );
+}
+
+async function writeRelease(t: Table, release: Release, origin: ReleaseOrigin): Promise<void> {
+  // Unconditional: a released pointer always yields the same record, so a
+  // second writer (roll-forward) writes the same bytes.
+  await call(() => t.db.send(new PutCommand({ TableName: t.tableName, Item: releaseItem(release, origin) })));
+}
+
+async function writeBatchRecord(t: Table, release: Release): Promise<void> {
+  await call(() => t.db.send(new PutCommand({ TableName: t.tableName, Item: batchRecordItem(release) })));
+}
+
+async function listBatchEntries(t: Table, batchId: string, afterNumber: number, limit: number, shards: { from: number; to: number }) {
+  const listings = Array.from({ length: shards.to - shards.from }, (_, i) =>
+    queryAll(t,
+      {
+        KeyConditionExpression: '#pk = :pk AND #sk > :after',
+        ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
+        ExpressionAttributeValues: { ':pk': membershipPartition(batchId, shards.from + i), ':after': memberSortKey(afterNumber) },
+        ConsistentRead: true,
       },
-      eventsLimit + 1,
+      limit,
+    ),
+  );
+  // Sessions scheduled before sharding are listed in the batch index only (listed once, with shard 0).
+  if (shards.from === 0) {
+    listings.push(
+      queryAll(t,
+        {
+          IndexName: TABLE.gsi1.indexName,
+          KeyConditionExpression: '#pk = :pk AND #sk > :after',
+          ProjectionExpression: '#id, #sk',
+          ExpressionAttributeNames: { '#pk': TABLE.gsi1.partitionKey, '#sk': TABLE.gsi1.sortKey, '#id': 'session_id' },
+          ExpressionAttributeValues: { ':pk': batchPartition(batchId), ':after': afterNumber },
+        },
+        limit,
+      ),
     );
-    const [first] = items;
-    const session = first && isSessionSortKey(first[TABLE.sortKey]) ? toStoredSession(first) : undefined;
-    const events = (session ? items.slice(1) : items.slice(0, eventsLimit)).map(toEvent);
-    return { session, events };
   }
+  const entries: BatchEntry[] = (await Promise.all(listings)).flat().map((item) => toBatchEntry(item, batchId));
+  return entries.sort((a, b) => a.assignment.sessionNumber - b.assignment.sessionNumber).slice(0, limit);
+}
 
-  private async get(key: Item): Promise<Item | undefined> {
-    const { Item } = await call(() =>
-      this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+async function readSession(t: Table, sessionId: string, eventsLimit: number) {
+  // The assignment and the session item come first, then the events, oldest first.
+  const items = await queryAll(t,
+    {
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
+      ExpressionAttributeValues: { ':pk': sessionPartition(sessionId) },
+      ConsistentRead: true,
+    },
+    eventsLimit + 2,
+  );
+  const { session, assignment, rest } = splitSessionPartition(items);
+  const events: Event[] = rest.slice(0, eventsLimit).map(toEvent);
+  return { session: session && toStoredSession(session, assignment), events };
+}
+
+async function updatePointer(t: Table, update: ReturnType<typeof expression>): Promise<CollectingPointer | undefined> {
+  const updated = await conditional(() =>
+    t.db.send(
+      new UpdateCommand({ TableName: t.tableName, Key: collectingPointerKey(), ...update.build(), ReturnValues: 'ALL_NEW' }),
+    ),
+  );
+  return updated?.Attributes ? toPointer(updated.Attributes) : undefined;
+}
+
+async function get(t: Table, key: Item): Promise<Item | undefined> {
+  const { Item } = await call(() =>
+    t.db.send(new GetCommand({ TableName: t.tableName, Key: key, ConsistentRead: true })),
+  );
+  return Item;
+}
+
+/** Queries up to `limit` items, following LastEvaluatedKey: DynamoDB ends every page at 1 MB. */
+async function queryAll(t: Table, input: Omit<QueryCommandInput, 'TableName' | 'Limit'>, limit: number): Promise<Item[]> {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await call(() =>
+      t.db.send(
+        new QueryCommand({
+          ...input,
+          TableName: t.tableName,
+          Limit: limit - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      ),
     );
-    return Item;
-  }
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && items.length < limit);
+  return items;
+}
 
-  /** Queries up to `limit` items, following LastEvaluatedKey: DynamoDB ends every page at 1 MB. */
-  private async queryAll(input: Omit<QueryCommandInput, 'TableName' | 'Limit'>, limit: number): Promise<Item[]> {
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await call(() =>
-        this.db.send(
-          new QueryCommand({
-            ...input,
-            TableName: this.tableName,
-            Limit: limit - items.length,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && items.length < limit);
-    return items;
-  }
+/** A session partition's items, in key order: its assignment (if any), its session item (if any), then the rest (events). */
+function splitSessionPartition(items: Item[]) {
+  let i = 0;
+  const assignment = isAssignmentSortKey(items[i]?.[TABLE.sortKey]) ? items[i++] : undefined;
+  const session = isSessionSortKey(items[i]?.[TABLE.sortKey]) ? items[i++] : undefined;
+  return { assignment, session, rest: items.slice(i) };
 }

@@ -83,6 +83,12 @@ export class Expression {
     return this;
   }
 
+  /** A condition of any shape (OR, parentheses), written with this expression's name() and value() placeholders. */
+  where(condition: (e: this) => string): this {
+    this.conditions.push(`(${condition(this)})`);
+    return this;
+  }
+
   /** The input fields of an UpdateItem, PutItem or DeleteItem command. */
   build(): ExpressionInput {
     const clauses = [

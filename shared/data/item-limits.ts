@@ -4,12 +4,16 @@
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
  */
 import { batchIdOf } from '../domain/model';
-import { assignmentAttributes } from './items';
+import { legacyAssignmentAttributes } from './items';
 
 const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024;
-/** The most scheduling adds to a session item: kept free, or a stored session could never be scheduled. */
+/**
+ * The most the counter layout (before sharding) added to a session item to
+ * schedule it: kept free, so that during an upgrade a version still running
+ * that layout can schedule any stored session. The sharded layout never grows it.
+ */
 const ASSIGNMENT_BYTES = itemBytes(
-  assignmentAttributes(batchIdOf(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER, 999_999_999_999),
+  legacyAssignmentAttributes(batchIdOf(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER, 999_999_999_999),
 );
 export const MAX_ITEM_BYTES = DYNAMODB_MAX_ITEM_BYTES - ASSIGNMENT_BYTES;
 const MAX_DEPTH = 32;

@@ -4,8 +4,10 @@
  * key attributes.
  */
 import { EVENT_FIELDS, SESSION_FIELDS, type Event, type Session } from '../schemas';
-import type { BatchSummary, CollectingPointer, Release, ReleaseOrigin, StoredSession } from '../domain/model';
-import { batchIndexKey, batchRecordKey, eventKey, releaseKey, sessionKey } from './keys';
+import type { Assignment, BatchSummary, CollectingPointer, Release, ReleaseOrigin, ShardState, StoredSession } from '../domain/model';
+import type { BatchEntry, Membership } from '../domain/store';
+import { assignmentKey, batchIndexKey, batchRecordKey, eventKey, membershipKey, releaseKey, sessionKey } from './keys';
+import { TABLE } from './table';
 
 type Item = Record<string, unknown>;
 
@@ -59,18 +61,61 @@ export const eventItem = (event: Event): Item => ({
 
 const stripUndefined = (item: Item): Item => Object.fromEntries(Object.entries(item).filter(([, v]) => v !== undefined));
 
-export function toStoredSession(item: Item): StoredSession {
+/**
+ * A session item as the domain sees it, with its assignment: its own
+ * assignment item, or, for a session scheduled before sharding, the
+ * assignment attributes on the session item itself.
+ */
+export function toStoredSession(item: Item, assignment?: Item): StoredSession {
   const session = pick(item, SESSION_FIELDS) as unknown as StoredSession;
-  if (typeof item.batch_id === 'string' && typeof item.session_number === 'number') {
-    session.assignment = { batchId: item.batch_id, sessionNumber: item.session_number };
-  }
+  const held = toAssignment(assignment ?? item);
+  if (held) session.assignment = held;
   return session;
 }
 
+/** The batch and number an assignment item (or a counter-layout session item) holds. */
+export function toAssignment(item: Item | undefined): Assignment | undefined {
+  if (typeof item?.batch_id !== 'string' || typeof item.session_number !== 'number') return undefined;
+  return { batchId: item.batch_id, sessionNumber: item.session_number };
+}
+
+/** The session's one assignment: the commit point of scheduling. */
+export const assignmentItem = (sessionId: string, assignment: Assignment, scheduledAt: number): Item => ({
+  ...assignmentKey(sessionId),
+  session_id: sessionId,
+  batch_id: assignment.batchId,
+  session_number: assignment.sessionNumber,
+  scheduled_at: scheduledAt,
+});
+
+/** A session listed in its batch's shard under its number. */
+export const membershipItem = (m: Membership): Item => ({
+  ...membershipKey(m.assignment.batchId, m.shard, m.assignment.sessionNumber),
+  session_id: m.sessionId,
+  session_number: m.assignment.sessionNumber,
+  scheduled_at: m.scheduledAt,
+});
+
+export const toBatchEntry = (item: Item, batchId: string): BatchEntry => ({
+  sessionId: item.session_id as string,
+  assignment: { batchId, sessionNumber: (item.session_number ?? item[TABLE.gsi1.sortKey]) as number },
+});
+
+/** A shard's attributes, named once for reading and writing it. */
+export const SHARD = { batchSeq: 'batch_seq', openedAt: 'opened_at', numberFloor: 'number_floor', releaseId: 'release_id' } as const;
+
+export const toShard = (shard: number, item: Item): ShardState => ({
+  shard,
+  batchSeq: item[SHARD.batchSeq] as number,
+  openedAt: item[SHARD.openedAt] as number,
+  numberFloor: (item[SHARD.numberFloor] as number | undefined) ?? 0,
+  fenced: typeof item[SHARD.releaseId] === 'string',
+});
+
 export const toEvent = (item: Item): Event => pick(item, EVENT_FIELDS) as unknown as Event;
 
-/** The attributes that put a session into a batch (and onto the batch index). */
-export const assignmentAttributes = (batchId: string, sessionNumber: number, scheduledAt: number): Item => ({
+/** The attributes the counter layout (before sharding) put on a session item to schedule it, and onto the batch index. */
+export const legacyAssignmentAttributes = (batchId: string, sessionNumber: number, scheduledAt: number): Item => ({
   batch_id: batchId,
   session_number: sessionNumber,
   scheduled_at: scheduledAt,
@@ -82,6 +127,9 @@ export const POINTER = {
   batchSeq: 'batch_seq',
   batchId: 'batch_id',
   lastNumber: 'last_number',
+  openedAt: 'opened_at',
+  shards: 'shards',
+  numberFloor: 'number_floor',
   releaseId: 'release_id',
   releasedAt: 'released_at',
   releaseOrigin: 'release_origin',
@@ -91,8 +139,11 @@ export function toPointer(item: Item): CollectingPointer {
   const pointer: CollectingPointer = {
     batchSeq: item[POINTER.batchSeq] as number,
     batchId: item[POINTER.batchId] as string,
-    lastNumber: item[POINTER.lastNumber] as number,
   };
+  const optional = { openedAt: POINTER.openedAt, shards: POINTER.shards, numberFloor: POINTER.numberFloor, lastNumber: POINTER.lastNumber } as const;
+  for (const [field, attribute] of Object.entries(optional) as [keyof typeof optional, string][]) {
+    if (typeof item[attribute] === 'number') pointer[field] = item[attribute] as number;
+  }
   const releaseId = item[POINTER.releaseId];
   if (typeof releaseId === 'string') {
     pointer.release = {
@@ -130,5 +181,5 @@ export const toRelease = (item: Item): Release => ({
   release_id: item.release_id as string,
   batch_id: item.batch_id as string,
   released_at: item.released_at as number,
-  last_session_number: item.last_session_number as number,
+  ...(typeof item.last_session_number === 'number' && { last_session_number: item.last_session_number }),
 });

@@ -2,20 +2,30 @@
  * Every key of the single table is built here and nowhere else: the domain
  * never sees PK/SK, so the layout can change without touching it.
  *
- * | item               | PK                 | SK                                  | GSI1PK / GSI1SK           |
- * |--------------------|--------------------|-------------------------------------|---------------------------|
- * | session            | SESSION#<id>       | #SESSION                            | BATCH#<batch_id> / number |
- * | event              | SESSION#<id>       | EVENT#<created_at:12>#<event_id>    | —                         |
- * | collecting pointer | BATCH              | #COLLECTING                         | —                         |
- * | batch record       | BATCH#<batch_id>   | #BATCH                              | —                         |
- * | release record     | RELEASE#<id>       | #RELEASE                            | —                         |
+ * | item               | PK                           | SK                               |
+ * |--------------------|------------------------------|----------------------------------|
+ * | assignment         | SESSION#<id>                 | #ASSIGNMENT                      |
+ * | session            | SESSION#<id>                 | #SESSION                         |
+ * | event              | SESSION#<id>                 | EVENT#<created_at:12>#<event_id> |
+ * | collecting pointer | BATCH                        | #COLLECTING                      |
+ * | shard              | SHARD#<shard:2>              | #SHARD                           |
+ * | membership         | MEMBERS#<batch_id>#<shard:2> | <session number:16>              |
+ * | batch record       | BATCH#<batch_id>             | #BATCH                           |
+ * | release record     | RELEASE#<id>                 | #RELEASE                         |
  *
- * `#SESSION` sorts before `EVENT#…`, so one Query with Limit 2 on a session's
- * partition returns the session first and then its oldest event, if any.
+ * `#ASSIGNMENT` sorts before `#SESSION`, which sorts before `EVENT#…`: one
+ * Query of a session's partition returns its assignment, the session and then
+ * its oldest events. Sessions scheduled before sharding carry their assignment
+ * on the session item and are listed in GSI1 (GSI1PK `BATCH#<batch_id>`,
+ * GSI1SK the number); nothing is written to GSI1 any more.
  */
 import { TABLE } from './table';
 
 const SESSION_SK = '#SESSION';
+const ASSIGNMENT_SK = '#ASSIGNMENT';
+/** Shard numbers and session numbers padded so that string order is number order. */
+const SHARD_DIGITS = 2;
+const NUMBER_DIGITS = 16;
 const EVENT_SK_PREFIX = 'EVENT#';
 /** Unix seconds padded to 12 digits sort as strings in time order until the year 33658. */
 export const EVENT_TIME_DIGITS = 12;
@@ -38,9 +48,25 @@ export const eventKey = (sessionId: string, createdAt: number, eventId: string):
 
 export const sessionSortKey = SESSION_SK;
 
+export const assignmentKey = (sessionId: string): Key => ({ PK: sessionPartition(sessionId), SK: ASSIGNMENT_SK });
+
+export const isAssignmentSortKey = (sk: unknown): boolean => sk === ASSIGNMENT_SK;
+
 export const isSessionSortKey = (sk: unknown): boolean => sk === SESSION_SK;
 
 export const collectingPointerKey = (): Key => ({ PK: 'BATCH', SK: '#COLLECTING' });
+
+export const shardKey = (shard: number): Key => ({ PK: `SHARD#${String(shard).padStart(SHARD_DIGITS, '0')}`, SK: '#SHARD' });
+
+export const membershipPartition = (batchId: string, shard: number): string =>
+  `MEMBERS#${batchId}#${String(shard).padStart(SHARD_DIGITS, '0')}`;
+
+export const memberSortKey = (sessionNumber: number): string => String(sessionNumber).padStart(NUMBER_DIGITS, '0');
+
+export const membershipKey = (batchId: string, shard: number, sessionNumber: number): Key => ({
+  PK: membershipPartition(batchId, shard),
+  SK: memberSortKey(sessionNumber),
+});
 
 /** What a released batch records about its release, to be found by batch id (a release record is found by release id). */
 export const batchRecordKey = (batchId: string): Key => ({

@@ -10,10 +10,10 @@ import { BatchWriteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClie
 import type { Assignment, CollectingPointer } from '../domain/model';
 import type { Event, Session } from '../schemas';
 import { backoff, batchGetAll, MAX_UNPROCESSED_ROUNDS } from './batch-get';
-import { conditional } from './errors';
+import { call } from './errors';
 import { expression } from './expressions';
-import { eventItem, storedSessionFields, toPointer, toStoredSession } from './items';
-import { collectingPointerKey, sessionKey } from './keys';
+import { eventItem, storedSessionFields, toAssignment, toPointer } from './items';
+import { assignmentKey, collectingPointerKey, sessionKey } from './keys';
 import { TABLE } from './table';
 
 export const BATCH_WRITE_SIZE = 25;
@@ -37,29 +37,23 @@ export class SessionWriter {
   async readImportState(sessionIds: readonly string[]): Promise<ImportState> {
     const [pointer, found] = await Promise.all([
       this.db.send(new GetCommand({ TableName: this.tableName, Key: collectingPointerKey(), ConsistentRead: true })),
-      batchGetAll(this.db, this.tableName, sessionIds.map(sessionKey), {
+      // Each session's assignment item, and its session item for sessions the counter layout scheduled.
+      batchGetAll(this.db, this.tableName, sessionIds.flatMap((id) => [assignmentKey(id), sessionKey(id)]), {
         attributes: [TABLE.partitionKey, TABLE.sortKey, 'session_id', 'batch_id', 'session_number'],
       }),
     ]);
     const assignments = new Map<string, Assignment>();
     for (const item of found) {
-      const { session_id, assignment } = toStoredSession(item);
-      if (assignment) assignments.set(session_id, assignment);
+      const assignment = toAssignment(item);
+      if (assignment) assignments.set(item.session_id as string, assignment);
     }
     return { assignments, pointer: pointer.Item && toPointer(pointer.Item) };
   }
 
-  /**
-   * Writes the session's fields, removing optional ones it no longer has; never touches its batch assignment.
-   * With `ifUnscheduled`, only while it has no assignment: false if it was scheduled meanwhile.
-   */
-  async upsertSession(session: Session, options: { ifUnscheduled?: boolean } = {}): Promise<boolean> {
+  /** Writes the session's fields, removing optional ones it no longer has; never touches its batch assignment. */
+  async upsertSession(session: Session): Promise<void> {
     const upsert = expression().set(storedSessionFields(session));
-    if (options.ifUnscheduled) upsert.ifNotExists('batch_id');
-    const written = await conditional(() =>
-      this.db.send(new UpdateCommand({ TableName: this.tableName, Key: sessionKey(session.session_id), ...upsert.build() })),
-    );
-    return written !== undefined;
+    await call(() => this.db.send(new UpdateCommand({ TableName: this.tableName, Key: sessionKey(session.session_id), ...upsert.build() })));
   }
 
   private async batchPut(items: Record<string, unknown>[]): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Event } from '../schemas';
 import { BatchNotFound } from './errors';
 import { batchSeqOf, batchStateOf, type Assignment, type BatchPage, type BatchSession, type StoredSession } from './model';
-import type { BatchEntry, SessionStore } from './store';
+import type { BatchEntry, PagingStore } from './store';
 
 /** Lambda answers at most 6 MB; a page stays under 5 MB of JSON to leave room for the envelope. */
 export const MAX_PAGE_BYTES = 5 * 1024 * 1024;
@@ -25,31 +25,40 @@ export interface PageRequest {
 
 /**
  * One page of a batch in two sequential rounds, whatever the limit: the
- * pointer and the batch index in parallel, then every listed session's own
- * item with its events, in parallel. A session is served only under the
- * assignment its item holds: an index entry the item does not confirm (a
- * stale one, as dynalite can keep after a crash) is left out, at no extra round.
+ * pointer and the batch's listings (every shard, strongly consistent) in
+ * parallel, then every listed session's own partition (its assignment, item
+ * and events), in parallel. A session is served only under the assignment
+ * it holds, the commit point of scheduling: a listing its assignment does not
+ * confirm (an orphan of a lost race or a crash, or a stale index entry) is
+ * left out, at no extra round. The batch index is read as well, for sessions
+ * an earlier version scheduled; sharded schedules write nothing there, so an
+ * index's lag cannot hide any of their sessions.
  */
 export async function getBatchPage(
-  store: SessionStore,
+  store: PagingStore,
   request: PageRequest,
   maxBytes = MAX_PAGE_BYTES,
 ): Promise<MeasuredPage> {
   const { batchId, afterNumber, limit, eventsLimit } = request;
-  const [pointer, entries] = await Promise.all([
+  const allShards = { from: 0, to: store.shards };
+  const [pointer, listed] = await Promise.all([
     store.readPointer(),
-    store.listBatchEntries(batchId, afterNumber, limit),
+    store.listBatchEntries(batchId, afterNumber, limit, allShards),
   ]);
   // Batches are numbered in order, so every batch up to the pointer's exists.
   const seq = batchSeqOf(batchId);
   if (seq === undefined || !pointer || seq > pointer.batchSeq) throw new BatchNotFound(batchId);
 
-  let listed = entries;
-  let sessions = await confirmedSessions(store, listed, eventsLimit);
-  // Only stale entries in a full listing: list on, since an empty page would tell the consumer the batch ended.
-  while (sessions.length === 0 && listed.length === limit) {
-    listed = await store.listBatchEntries(batchId, listed.at(-1)!.assignment.sessionNumber, limit);
-    sessions = await confirmedSessions(store, listed, eventsLimit);
+  // Batches once opened with more shards than this deployment's setting (the count only grows): list those too.
+  const shards = { from: 0, to: Math.max(store.shards, pointer.shards ?? 0) };
+  let entries = shards.to > store.shards
+    ? mergeEntries(listed, await store.listBatchEntries(batchId, afterNumber, limit, { from: store.shards, to: shards.to }), limit)
+    : listed;
+  let sessions = await confirmedSessions(store, entries, eventsLimit);
+  // Only orphans in a full listing: list on, since an empty page would tell the consumer the batch ended.
+  while (sessions.length === 0 && entries.length === limit) {
+    entries = await store.listBatchEntries(batchId, entries.at(-1)!.assignment.sessionNumber, limit, shards);
+    sessions = await confirmedSessions(store, entries, eventsLimit);
   }
 
   const page: BatchPage = { batch_id: batchId, state: batchStateOf(seq, pointer), last_number: null, sessions: [] };
@@ -84,17 +93,24 @@ export async function getBatchPage(
   return { page, json };
 }
 
-/** The listed sessions whose own item holds the assignment they were listed under, with their events. */
-async function confirmedSessions(store: SessionStore, entries: BatchEntry[], eventsLimit: number) {
+/**
+ * The listed sessions whose own assignment is the one they were listed under,
+ * with their events. A payload search is never served, even one an import
+ * marked so while its schedule was in flight (the two cannot be made atomic).
+ */
+async function confirmedSessions(store: PagingStore, entries: BatchEntry[], eventsLimit: number) {
   const reads = await Promise.all(entries.map((entry) => store.readSession(entry.sessionId, eventsLimit)));
   return entries.flatMap((entry, i) => {
     const { session, events } = reads[i]!;
     const held = session?.assignment;
-    return held && held.batchId === entry.assignment.batchId && held.sessionNumber === entry.assignment.sessionNumber
-      ? [{ session: session as StoredSession & { assignment: Assignment }, events }]
-      : [];
+    const confirmed = held && held.batchId === entry.assignment.batchId && held.sessionNumber === entry.assignment.sessionNumber;
+    return confirmed && !session.is_payload_search ? [{ session: session as StoredSession & { assignment: Assignment }, events }] : [];
   });
 }
+
+/** Two ascending listings as one, at most `limit`. */
+const mergeEntries = (a: BatchEntry[], b: BatchEntry[], limit: number): BatchEntry[] =>
+  [...a, ...b].sort((x, y) => x.assignment.sessionNumber - y.assignment.sessionNumber).slice(0, limit);
 
 function fitEvents(item: BatchSession, budget: number): BatchSession {
   const bare = jsonBytes({ ...item, events: [], events_truncated: true });

@@ -6,6 +6,7 @@ export interface Assignment {
   sessionNumber: number;
 }
 
+/** A session as stored. Its assignment, if scheduled, is read with it (its own item, or, before sharding, the session item). */
 export interface StoredSession extends Session {
   assignment?: Assignment;
 }
@@ -25,23 +26,43 @@ export interface ReleaseStamp {
 }
 
 /**
- * The one item that says which batch is collecting. `lastNumber` is the
- * highest session number handed out in it; `release` is set, once, by the
- * release that fences the batch.
+ * The one item that says which batch is collecting (the leader of its
+ * shards). `release` is set, once, by the release that fences the batch.
  */
 export interface CollectingPointer {
   batchSeq: number;
   batchId: string;
-  lastNumber: number;
+  /** When the batch opened (epoch ms): session numbers count from it. Absent on a batch the counter layout opened. */
+  openedAt?: number;
+  /** How many shards take sessions for this batch; absent until a sharded schedule first touches a counter-layout batch. */
+  shards?: number;
+  /** Numbers below this belong to sessions numbered by the counter layout before it was sharded (0 otherwise). */
+  numberFloor?: number;
+  /** The counter layout's last number handed out; kept, never advanced, once the batch is sharded. */
+  lastNumber?: number;
   release?: ReleaseStamp;
+}
+
+/** What a schedule request reads of its shard: the batch it takes sessions for, and whether a release fenced it. */
+export interface ShardState {
+  shard: number;
+  batchSeq: number;
+  /** Copied from the batch's pointer when the shard was placed in it. */
+  openedAt: number;
+  numberFloor: number;
+  fenced: boolean;
 }
 
 export interface Release {
   release_id: string;
   batch_id: string;
   released_at: number;
-  /** Highest session number handed out in the batch: every session of it has a number ≤ this. */
-  last_session_number: number;
+  /**
+   * Only for a batch numbered by the counter layout (before sharding): the
+   * highest number it handed out. Sharded numbers come from the clock, so no
+   * such bound is known at release.
+   */
+  last_session_number?: number;
 }
 
 /** A batch as the batch list shows it; release_id and released_at once it is released. */

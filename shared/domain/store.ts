@@ -6,28 +6,36 @@
  * it, tests implement it in memory.
  */
 import type { Event } from '../schemas';
-import type { Assignment, BatchSummary, CollectingPointer, Release, ReleaseOrigin, ReleaseStamp, StoredSession } from './model';
+import type {
+  Assignment,
+  BatchSummary,
+  CollectingPointer,
+  Release,
+  ReleaseOrigin,
+  ReleaseStamp,
+  ShardState,
+  StoredSession,
+} from './model';
 
 /** Which release fenced a batch. */
 export type BatchRecord = Required<Pick<BatchSummary, 'batch_id' | 'release_id' | 'released_at'>>;
 
 export interface SessionLookup {
+  /** With its assignment, if it has one. */
   session: StoredSession;
   hasEvents: boolean;
 }
 
-/** An entry of the batch index: a session listed under a number. */
+/** A session listed in a batch under a number: trusted only once the session's own assignment says the same. */
 export interface BatchEntry {
   sessionId: string;
   assignment: Assignment;
 }
 
-/**
- * A number in the collecting batch; or the collecting batch is released (roll
- * its release forward, then open the next); or the pointer moved between the
- * write and the read that explains its failure (take a number again).
- */
-export type NumberGrant = { granted: Assignment } | { released: CollectingPointer } | { moved: true };
+export interface Membership extends BatchEntry {
+  shard: number;
+  scheduledAt: number;
+}
 
 /**
  * Reading batch records, apart from SessionStore so that no handler bundle
@@ -39,29 +47,51 @@ export interface BatchRecordReader {
 }
 
 export interface SessionStore {
-  /** The session and whether it has at least one event, in one strongly consistent read. */
+  /** How many shards a batch this store opens gets (the deployment's setting). */
+  readonly shards: number;
+
+  /** The session with its assignment, and whether it has at least one event, in one strongly consistent read. */
   findSession(sessionId: string): Promise<SessionLookup | undefined>;
 
-  /**
-   * Hands out the next number of the collecting batch (opening batch 1 if no
-   * batch exists yet), unless the collecting batch is released: then returns it.
-   * One conditional write; when its condition fails, one read of the pointer.
-   */
-  takeNumber(): Promise<NumberGrant>;
+  /** The shard's state, eventually consistent (a stale answer only costs a failed touch); undefined if never placed. */
+  readShard(shard: number): Promise<ShardState | undefined>;
 
   /**
-   * Replaces a released pointer (whose release record is already written) by
-   * the next batch and hands out its number 1. Undefined if another request
-   * replaced it first.
+   * The schedule's fence check: a conditional write that succeeds only while the
+   * shard takes sessions for this batch and no release has fenced it. A
+   * schedule whose touch succeeded may commit to the batch until its deadline.
    */
-  openNextBatch(released: CollectingPointer): Promise<Assignment | undefined>;
+  touchShard(shard: number, batchSeq: number): Promise<boolean>;
+
+  /** Lists the session in its batch's shard under its number; false if another session holds that number. */
+  listMember(membership: Membership): Promise<boolean>;
 
   /**
-   * Gives the session its number unless it has one: returns the assignment
-   * the session ends up with (the existing one if a concurrent request won).
-   * One conditional write; when its condition fails, one read of the session.
+   * The commit point: gives the session this assignment unless it has one, and
+   * returns the assignment it ends up with (the existing one if a concurrent
+   * request won). One conditional write, abandoned at `deadline` (epoch ms)
+   * with ServiceUnavailable; when its condition fails, one read.
    */
-  assignSession(sessionId: string, assignment: Assignment, scheduledAt: number): Promise<Assignment>;
+  commitAssignment(sessionId: string, assignment: Assignment, scheduledAt: number, deadline?: number): Promise<Assignment>;
+
+  /** The collecting pointer, strongly consistent. */
+  readPointer(): Promise<CollectingPointer | undefined>;
+
+  /**
+   * Opens batch 1 (no pointer yet), or the batch after a released pointer whose
+   * release is finished, with `shards` shards. Undefined if the pointer changed first.
+   */
+  openBatch(after: CollectingPointer | undefined, openedAt: number): Promise<CollectingPointer | undefined>;
+
+  /**
+   * Gives a collecting batch `shards` shards (a batch the counter layout opened,
+   * or one opened with fewer), numbers above its counter's. Undefined if the
+   * pointer changed first (fenced, or moved on).
+   */
+  widenBatch(pointer: CollectingPointer, openedAt: number): Promise<CollectingPointer | undefined>;
+
+  /** Moves the shard into the pointer's batch, unless it is there (or later) already. */
+  placeShard(shard: number, pointer: CollectingPointer): Promise<void>;
 
   /**
    * The collecting pointer, then the release record of this id (two rounds, in that order): an
@@ -69,27 +99,49 @@ export interface SessionStore {
    */
   readReleaseState(releaseId: string): Promise<{ release?: Release; pointer?: CollectingPointer }>;
 
-  /** Fences the collecting batch for this release. Undefined if the pointer changed meanwhile. */
-  markReleased(pointer: CollectingPointer, stamp: ReleaseStamp): Promise<CollectingPointer | undefined>;
+  /** The release record of this id, strongly consistent: written last, it marks a release finished. */
+  readRelease(releaseId: string): Promise<Release | undefined>;
+
+  /** Fences the collecting batch for this release: the one decision of which release id owns it. Undefined if it changed meanwhile. */
+  fencePointer(pointer: CollectingPointer, stamp: ReleaseStamp): Promise<CollectingPointer | undefined>;
+
+  /**
+   * Fences every shard of a fenced batch (one round of one conditional write
+   * per shard): a shard at the batch is fenced, one behind it is moved to it
+   * fenced, so nothing can take sessions for the batch afterwards. Idempotent.
+   */
+  fenceShards(pointer: CollectingPointer): Promise<void>;
+
+  /** Writes the batch record of a release: the release found by its batch id (idempotent). */
+  writeBatchRecord(release: Release): Promise<void>;
 
   /** Writes the release record of a released pointer (idempotent: same pointer, same record). */
   writeRelease(release: Release, origin: ReleaseOrigin): Promise<void>;
 
-  /** Writes the batch record of a release: the release found by its batch id (idempotent too). */
-  writeBatchRecord(release: Release): Promise<void>;
-
-
-  /** The collecting pointer, strongly consistent. */
-  readPointer(): Promise<CollectingPointer | undefined>;
-
   /**
-   * The batch index: which session each number > afterNumber was given, ascending,
-   * at most `limit`. An index is eventually consistent, and dynalite killed mid-write
-   * can keep an entry for an assignment that never reached the session: trust an
-   * entry only once the session's own item holds it (readSession).
+   * The batch's sessions numbered above `afterNumber`, ascending, at most
+   * `limit`, from shards `fromShard` to `toShard` - 1 and, for batches numbered
+   * before sharding, the batch index: one round of strongly consistent Queries
+   * (the index's is eventually consistent), merged by number.
    */
-  listBatchEntries(batchId: string, afterNumber: number, limit: number): Promise<BatchEntry[]>;
+  listBatchEntries(batchId: string, afterNumber: number, limit: number, shards: { from: number; to: number }): Promise<BatchEntry[]>;
 
-  /** The session's own item, strongly consistent, with its oldest `eventsLimit` events, in one read of its partition. */
+  /** The session's own item with its assignment, strongly consistent, and its oldest `eventsLimit` events: one read of its partition. */
   readSession(sessionId: string, eventsLimit: number): Promise<{ session?: StoredSession; events: Event[] }>;
 }
+
+/** Finishing a fenced release: what a release and a schedule that rolls one forward share. */
+export type FinishingStore = Pick<SessionStore, 'readRelease' | 'fenceShards' | 'writeBatchRecord' | 'writeRelease'>;
+
+/** What scheduling a session sends. */
+export type SchedulingStore = FinishingStore &
+  Pick<
+    SessionStore,
+    'shards' | 'findSession' | 'readShard' | 'touchShard' | 'listMember' | 'commitAssignment' | 'readPointer' | 'openBatch' | 'widenBatch' | 'placeShard'
+  >;
+
+/** What releasing the collecting batch sends. */
+export type ReleasingStore = FinishingStore & Pick<SessionStore, 'readReleaseState' | 'fencePointer'>;
+
+/** What a page sends. */
+export type PagingStore = Pick<SessionStore, 'shards' | 'readPointer' | 'listBatchEntries' | 'readSession'>;

@@ -10,7 +10,7 @@
  */
 import type { BatchSession } from '../domain/model';
 import { getBatchPage } from '../domain/get-batch-page';
-import type { SessionStore } from '../domain/store';
+import type { PagingStore } from '../domain/store';
 import { BatchNotReleased } from './errors';
 import { MAX_EVENTS_PER_SESSION } from './layout';
 
@@ -43,7 +43,7 @@ export class BatchLines {
   private ended = false;
 
   constructor(
-    private readonly store: SessionStore,
+    private readonly store: PagingStore,
     private readonly batchId: string,
     afterNumber: number,
   ) {

@@ -12,7 +12,7 @@
  * progress; a part must therefore fit in one call's time.
  */
 import { Readable } from 'node:stream';
-import type { SessionStore } from '../domain/store';
+import type { PagingStore } from '../domain/store';
 import { BatchLines, type ExportLine } from './batch-lines';
 import {
   EXPORT_FORMAT,
@@ -55,7 +55,7 @@ export type ExportStep =
 
 const unixSeconds = () => Math.floor(Date.now() / 1000);
 
-export async function exportBatch(store: SessionStore, sink: ExportSink, request: ExportRequest): Promise<ExportStep> {
+export async function exportBatch(store: PagingStore, sink: ExportSink, request: ExportRequest): Promise<ExportStep> {
   const { batchId, timeLeftMs } = request;
   const limits = request.limits ?? PART_LIMITS;
   let cursor: ExportCursor = request.cursor ?? { after_number: 0, parts: [] };

@@ -7,10 +7,11 @@
  */
 import type { Context } from 'aws-lambda';
 import * as v from 'valibot';
-import type { SessionStore } from '../domain/store';
+import type { PagingStore } from '../domain/store';
 import { parseInput } from '../http/middleware';
 import { countMetric, logger } from '../observability';
-import { Id, UnixSeconds } from '../schemas';
+import { UnixSeconds } from '../data-schemas';
+import { Id } from '../schemas';
 import { exportBatch, type ExportCursor } from './export-batch';
 import { partKey, type PartLimits } from './layout';
 import type { ExportSink } from './sink';
@@ -63,7 +64,7 @@ export type ExportTaskResult =
   | { done: true; bucket: string; manifest_key: string; sessions: number; events: number };
 
 export interface ExportTaskOptions {
-  store: SessionStore;
+  store: PagingStore;
   sink: ExportSink;
   /** @default PART_LIMITS */
   limits?: PartLimits;

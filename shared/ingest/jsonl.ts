@@ -11,7 +11,8 @@
 import * as v from 'valibot';
 import { itemProblem } from '../data/item-limits';
 import { eventItem, sessionItem } from '../data/items';
-import { Event, Session, describeIssues } from '../schemas';
+import { Event, Session } from '../data-schemas';
+import { describeIssues } from '../schemas';
 import { BLANK, decodeJsonLine, splitLines, type TOO_LONG } from './lines';
 import { importRun, type ImportOptions, type ImportReport, type ImportWriter, type ValidLine } from './run';
 

@@ -105,14 +105,19 @@ interface LineOutcomes {
  * are released), read right before writing, then writes what the rules allow:
  * events first, then sessions, so a session becomes visible only once its
  * events are stored and a schedule request racing the import never sees it
- * without them (and skips it as no_events). A session read as unscheduled is
- * written only while it still is (a conditional write); one scheduled in
- * between is checked again. Returns the lines written.
+ * without them (and skips it as no_events). Returns the lines written.
+ *
+ * A schedule can still commit between that read and the writes (a session's
+ * item and its assignment are two items, and nothing writes both at once): a
+ * line that marked the session a payload search then made a scheduled session
+ * one. Pages never serve a payload search, and such a line is read back and
+ * reported, not counted.
  */
 async function writeChunk(lines: ValidLine[], writer: ImportWriter, concurrency: number, outcomes: LineOutcomes): Promise<ValidLine[]> {
-  const state = await writer.readImportState(lines.map((l) => l.session.session_id));
+  const ids = (l: ValidLine) => l.session.session_id;
+  const state = await writer.readImportState(lines.map(ids));
   const allowed = lines.filter((l) => {
-    const verdict = importVerdict(l.session, state.assignments.get(l.session.session_id), state.pointer);
+    const verdict = importVerdict(l.session, state.assignments.get(ids(l)), state.pointer);
     if ('skip' in verdict) outcomes.skip(l.line, verdict.skip);
     if ('reject' in verdict) outcomes.reject(l.line, verdict.reject);
     return 'write' in verdict;
@@ -122,26 +127,23 @@ async function writeChunk(lines: ValidLine[], writer: ImportWriter, concurrency:
   const requests: Event[][] = [];
   for (let i = 0; i < events.length; i += BATCH_WRITE_SIZE) requests.push(events.slice(i, i + BATCH_WRITE_SIZE));
   await forEachConcurrently(requests, concurrency, (request) => writer.putEvents(request));
+  await forEachConcurrently(allowed, concurrency, (l) => writer.upsertSession(l.session));
 
-  const written: ValidLine[] = [];
-  await forEachConcurrently(allowed, concurrency, async (l) => {
-    const id = l.session.session_id;
-    const scheduled = state.assignments.has(id);
-    if (await writer.upsertSession(l.session, { ifUnscheduled: !scheduled })) return void written.push(l);
-    // Scheduled since the read: its assignment is final now, so one more check decides.
-    const now = await writer.readImportState([id]);
-    const assignment = now.assignments.get(id)!;
-    const verdict = importVerdict(l.session, assignment, now.pointer);
-    if ('write' in verdict) {
-      await writer.upsertSession(l.session);
-      written.push(l);
-      return;
-    }
-    const why = 'skip' in verdict ? 'that batch is released, so its fields were not changed' : PAYLOAD_SEARCH_RULE;
-    const events = l.events.length > 0 ? ` (its ${l.events.length} events were written)` : '';
-    outcomes.reject(l.line, `session_id "${id}" was scheduled in batch ${assignment.batchId} while this line was written: ${why}${events}`);
-  });
-  return lines.filter((l) => written.includes(l));
+  const marked = allowed.filter((l) => l.session.is_payload_search && !state.assignments.has(ids(l)));
+  if (marked.length === 0) return allowed;
+  const after = await writer.readImportState(marked.map(ids));
+  const late = new Set(
+    marked.filter((l) => {
+      const assignment = after.assignments.get(ids(l));
+      if (!assignment) return false;
+      outcomes.reject(
+        l.line,
+        `session_id "${ids(l)}" was scheduled in batch ${assignment.batchId} while this line was written: ${PAYLOAD_SEARCH_RULE}, so pages of that batch leave it out`,
+      );
+      return true;
+    }),
+  );
+  return allowed.filter((l) => !late.has(l));
 }
 
 /** Runs `work` on every item with at most `limit` at a time. Hand-written: a dozen lines, not worth a dependency. */

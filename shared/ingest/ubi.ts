@@ -18,7 +18,8 @@ import stableStringify from 'safe-stable-stringify';
 import * as v from 'valibot';
 import { itemProblem } from '../data/item-limits';
 import { eventItem, sessionItem } from '../data/items';
-import { Event, Id, JsonObject, NotArray, Session, describeIssues } from '../schemas';
+import { Event, JsonObject, NotArray, Session } from '../data-schemas';
+import { Id, describeIssues } from '../schemas';
 import { BLANK, decodeJsonLine, splitLines } from './lines';
 import { importRun, type ImportOptions, type ImportWriter, type RejectedLine, type ValidLine } from './run';
 

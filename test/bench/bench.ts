@@ -25,9 +25,10 @@ import type { ExportAloneResult, ExportCompareResult, ExportInput } from './expo
 import { measureLatency, type LatencyResult, type LatencyScenario } from './latency';
 import type { OpsInput, OpsResult } from './ops-worker';
 import type { OverheadInput, OverheadResult } from './overhead-worker';
+import type { ScaleInput, ScaleResult } from './scale-worker';
 import type { UbiImportInput, UbiImportResult } from './ubi-import-worker';
 import { budget, printBudgets, printTable, round, writeReport, type BudgetKind } from './report';
-import { seedScheduledBatch, seedUnscheduledSessions } from './seed';
+import { pageStarts, seedScheduledBatch, seedUnscheduledSessions } from './seed';
 import { runWorker, startWorker } from './workers';
 
 const CONFIG = {
@@ -41,6 +42,11 @@ const CONFIG = {
   /** Copies of the UBI demo sample imported to measure the UBI import's memory (20: about 56 MB, 78,420 documents). */
   ubiCopies: 20,
   tableName: 'bench',
+  /**
+   * Capacity on the wire: session item sizes, and first schedules per size
+   * (the ceiling is measured at 4 KB, with the counter layout beside it).
+   */
+  scale: { sizes: [1024, 4096, 10240], ceilingBytes: 4096, sessions: 2_000, otherSizesSessions: 300, eventsPerSession: 5, concurrency: 32 },
 };
 
 const REPORT_FILE = path.resolve(process.cwd(), 'bench-report.json');
@@ -106,7 +112,7 @@ async function main() {
 
     const overhead = await step('handler overhead', () =>
       runWorker<OverheadResult>('overhead-worker.ts', env, [
-        JSON.stringify({ batchId: seed.batchId, batchSize: seed.sessions, ...CONFIG.overhead } satisfies OverheadInput),
+        JSON.stringify({ batchId: seed.batchId, pageStarts: pageStarts(seed.numbers, 100), ...CONFIG.overhead } satisfies OverheadInput),
       ]),
     );
 
@@ -119,9 +125,9 @@ async function main() {
     const drainRatio = drainCompared.handler.sessionsPerSecond / drainCompared.direct!.sessionsPerSecond;
 
     // Takes the first sessions of the pool; releases the seeded batch at its end.
-    const ops = await step('round trips and consumed capacity', () =>
+    const ops = await step('round trips', () =>
       runWorker<OpsResult>('ops-worker.ts', env, [
-        JSON.stringify({ batchId: seed.batchId, sessionIds: pool.sessionIds.slice(0, 4) } satisfies OpsInput),
+        JSON.stringify({ batchId: seed.batchId, sessionIds: pool.sessionIds.slice(0, 2) } satisfies OpsInput),
       ]),
     );
 
@@ -136,7 +142,26 @@ async function main() {
     const exportRatio = exportCompared.export.sessionsPerSecond / exportCompared.drain.sessionsPerSecond;
     const exported = exportAlone.export;
 
-    const latency = await step('latency under load', () => measureEndpoints(env, seed.batchId, pool.sessionIds.slice(4), ops));
+    const scale: ScaleResult[] = [];
+    for (const sessionBytes of CONFIG.scale.sizes) {
+      const atCeiling = sessionBytes === CONFIG.scale.ceilingBytes;
+      const input: ScaleInput = {
+        sessionBytes,
+        sessions: atCeiling ? CONFIG.scale.sessions : CONFIG.scale.otherSizesSessions,
+        eventsPerSession: CONFIG.scale.eventsPerSession,
+        concurrency: CONFIG.scale.concurrency,
+        legacy: atCeiling,
+      };
+      scale.push(
+        await step(`capacity on the wire: ${input.sessions} first schedules of ${kb(sessionBytes)} sessions${atCeiling ? ', and the counter layout' : ''}`, () =>
+          runWorker<ScaleResult>('scale-worker.ts', { ...env, TABLE_NAME: `bench-scale-${sessionBytes}` }, [JSON.stringify(input)]),
+        ),
+      );
+    }
+    const atCeiling = scale.find((s) => s.sessionBytes === CONFIG.scale.ceilingBytes)!;
+    const counter = atCeiling.counterLayout!;
+
+    const latency = await step('latency under load', () => measureEndpoints(env, seed.batchId, pageStarts(seed.numbers, 10), pool.sessionIds.slice(2), ops));
     const ubiImport = await step('UBI import memory', () =>
       runWorker<UbiImportResult>('ubi-import-worker.ts', {}, [JSON.stringify({ copies: CONFIG.ubiCopies } satisfies UbiImportInput)]),
     );
@@ -210,6 +235,22 @@ async function main() {
         `${round(exportCompared.export.sessionsPerSecond)} ÷ ${round(exportCompared.drain.sessionsPerSecond)} sessions/s, export (gzip JSON Lines to S3) ÷ handler drain, 2 runs each, interleaved`,
       ],
       ['export_peak_rss_mb', exportAlone.peakRssMb, 256, 'max', `VmHWM of a process exporting the batch`],
+      [
+        'schedule_ceiling_per_s',
+        atCeiling.firstSchedules.perSecond,
+        10_000,
+        'min',
+        `${kb(atCeiling.sessionBytes)} sessions, ${atCeiling.shards} shards: hottest ${ceilingNote(atCeiling.firstSchedules)}; ` +
+          `counter layout, same run: ${counter.perSecond}/s (hottest ${ceilingNote(counter)})`,
+      ],
+      [
+        'schedule_wcu',
+        Math.max(...scale.map((s) => s.firstSchedules.wcuPerSchedule)),
+        4,
+        'max',
+        `mean per first schedule, ${scale.map((s) => `${kb(s.sessionBytes)}: ${round(s.firstSchedules.wcuPerSchedule, 2)}`).join(', ')}; ` +
+          `counter layout at ${kb(atCeiling.sessionBytes)}: ${round(counter.wcuPerSchedule, 2)}`,
+      ],
     ];
     const budgets = entries.map(([name, value, limit, kind, note]) => ({ ...budget(name, value, limit, kind), kind, note }));
 
@@ -228,7 +269,7 @@ async function main() {
         stepSeconds,
         config: CONFIG,
       },
-      seed: { ...seed, unscheduledPool: { sessions: pool.sessionIds.length, seconds: pool.seconds } },
+      seed: { ...seed, numbers: undefined, unscheduledPool: { sessions: pool.sessionIds.length, seconds: pool.seconds } },
       roundTrips: {
         ...ops.roundTripDetails,
         originDesignPageRounds: 1 + 100,
@@ -246,7 +287,13 @@ async function main() {
         cpuRatioToBaseline: round(c.medianImportCpuMs / baselineInit.medianImportCpuMs, 3),
       })),
       bundles: [...bundles.handlers, bundles.baseline, bundles.exportFunction].map((b) => bundleSummary(b, bundles.baseline)),
-      consumedCapacity: ops.capacity,
+      capacityOnTheWire: {
+        note:
+          'Metered by the realism proxy as DynamoDB bills: writes in 1 KB units of max(item before, item after), failed conditions included; ' +
+          'reads in 4 KB units of what was read, halved when eventually consistent; index entries on their own keys. ' +
+          'Ceilings: DynamoDB allows 1,000 WCU and 3,000 RCU per second on each partition key value.',
+        sizes: scale,
+      },
       latency,
       ubiImport,
     };
@@ -276,7 +323,7 @@ async function main() {
         `${round(ubiImport.heapPerDocumentKb, 2)} KiB per document.`,
     );
     console.log();
-    printDetails(report.coldInit, bundles, ops, latency);
+    printDetails(report.coldInit, bundles, scale, latency);
     console.log(`\nTotal ${totalSeconds} s; report written to ${REPORT_FILE}`);
     if (loadAtStart > os.cpus().length / 2) {
       console.log(
@@ -292,16 +339,15 @@ async function main() {
   }
 }
 
-async function measureEndpoints(env: Record<string, string>, batchId: string, pool: string[], ops: OpsResult) {
+async function measureEndpoints(env: Record<string, string>, batchId: string, starts: number[], pool: string[], ops: OpsResult) {
   const server = startWorker<{ url: string }>('server-worker.ts', env);
   try {
     const { url } = await server.answer;
-    const pages = Math.max(1, Math.floor(CONFIG.drainSessions / 10));
     const endpoints: LatencyScenario[] = [
       {
         name: 'GET /batch/sessions (limit 10, 20 events each)',
         method: 'GET',
-        path: (i) => `/batch/sessions?batch_id=${batchId}&after_number=${(i % pages) * 10}&limit=10`,
+        path: (i) => `/batch/sessions?batch_id=${batchId}&after_number=${starts[i % starts.length]}&limit=10`,
         expectStatus: 200,
       },
       {
@@ -331,6 +377,12 @@ async function measureEndpoints(env: Record<string, string>, batchId: string, po
 
 const kb = (bytes: number) => `${round(bytes / 1024, 1)} KB`;
 
+/** "1,000 ÷ 0.07 WCU per schedule on SHARD#13". */
+const ceilingNote = (c: ScaleResult['firstSchedules']) =>
+  c.hottestWrite.perSchedule * 3 >= c.hottestRead.perSchedule
+    ? `${round(c.hottestWrite.perSchedule, 3)} WCU per schedule on ${c.hottestWrite.key} (1,000 a second)`
+    : `${round(c.hottestRead.perSchedule, 3)} RCU per schedule on ${c.hottestRead.key} (3,000 a second)`;
+
 function bundleSummary(bundle: BuiltBundle, baseline: BuiltBundle) {
   return {
     name: bundle.name,
@@ -351,7 +403,7 @@ function printDetails(
     cpuRatioToBaseline: number;
   }[],
   bundles: { handlers: BuiltBundle[]; baseline: BuiltBundle },
-  ops: OpsResult,
+  scale: ScaleResult[],
   latency: LatencyResult[],
 ) {
   const all = [...bundles.handlers, bundles.baseline];
@@ -368,9 +420,19 @@ function printDetails(
     ]),
   );
   console.log();
+  const eventBytes = scale[0]!.eventBytes;
+  console.log(`Capacity per operation on the wire, as DynamoDB bills it (sessions of each size with ${CONFIG.scale.eventsPerSession} events of ${eventBytes} B):`);
   printTable(
-    ['operation', 'calls', 'read units', 'write units'],
-    ops.capacity.operations.map((o) => [o.operation, JSON.stringify(o.calls), String(o.readUnits), String(o.writeUnits)]),
+    ['operation', ...scale.map((s) => `${kb(s.sessionBytes)}: WCU / RCU`)],
+    scale[0]!.operations.map((o, i) => [
+      o.operation,
+      ...scale.map((s) => `${round(s.operations[i]!.wcu, 2)} / ${round(s.operations[i]!.rcu, 2)}`),
+    ]),
+  );
+  const counter = scale.find((s) => s.counterLayout)!;
+  console.log(
+    `Counter layout (before sharding), first schedule of ${kb(counter.sessionBytes)}: ${round(counter.counterLayout!.wcuPerSchedule, 2)} WCU / ` +
+      `${round(counter.counterLayout!.rcuPerSchedule, 2)} RCU, ${counter.counterLayout!.perSecond} schedules/s before ${counter.counterLayout!.hottestWrite.key} throttles.`,
   );
   console.log();
   printTable(

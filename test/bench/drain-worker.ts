@@ -115,7 +115,7 @@ answerParent(async (): Promise<DrainResult> => {
       excludedMs,
     };
   };
-  const direct = (afterNumber: number) => readPageDirect(handlers.documentClient, tableName, query(afterNumber));
+  const direct = (afterNumber: number) => readPageDirect(handlers.documentClient, tableName, { ...query(afterNumber), shards: handlers.shards });
 
   // One untimed page each way: reads change nothing, so the drain can start on the same page.
   await viaHandler(0);

@@ -16,6 +16,8 @@ export interface Handlers {
   release: Handler;
   /** The DocumentClient the handlers share: workers attach counting middleware to it. */
   documentClient: typeof import('../../shared/data/store-from-env').documentClient;
+  /** The shards a batch the handlers open gets (SHARD_COUNT, else the default). */
+  shards: number;
 }
 
 export async function loadHandlers(): Promise<Handlers> {
@@ -30,6 +32,7 @@ export async function loadHandlers(): Promise<Handlers> {
     schedule: schedule.handler as Handler,
     release: release.handler as Handler,
     documentClient: fromEnv.documentClient,
+    shards: fromEnv.table.shards,
   };
 }
 

@@ -1,16 +1,14 @@
 /**
- * Round trips and consumed capacity of each operation through the real
- * handlers, in a process of its own. Rounds are counted by SDK middleware on
- * the handlers' DocumentClient; capacity is what DynamoDB (here dynalite)
- * reports with ReturnConsumedCapacity TOTAL, which the probe adds to every call.
+ * Round trips of each operation through the real handlers, in a process of
+ * its own, counted by SDK middleware on the handlers' DocumentClient. (What
+ * they cost is measured on the wire by scale-worker.ts.)
  *
  * Input (argv[2], JSON): {batchId, sessionIds}: the seeded, collecting batch
- * (100+ sessions × 20 events) and four eligible, unscheduled sessions.
+ * (100+ sessions × 20 events) and two eligible, unscheduled sessions.
  * Releases the seeded batch (and the next one), so it runs after the drain.
  */
 import { expectStatus, invokePage, invokeRelease, invokeSchedule, loadHandlers, type Handlers } from './invoke';
 import { countRounds, longestChain, type CallSpan } from '../support/round-counter';
-import { measureCapacity, summarizeCapacity } from './sdk-probes';
 import { answerParent } from './workers';
 
 export interface OpsInput {
@@ -30,10 +28,6 @@ export interface OpsResult {
   schedule: Rounds;
   roundTripDetails: Record<string, Rounds>;
   releaseId: string;
-  capacity: {
-    note: string;
-    operations: { operation: string; readUnits: number; writeUnits: number; calls: Record<string, number> }[];
-  };
 }
 
 const PAGE = { afterNumber: 0, limit: 100, eventsLimit: 100 };
@@ -42,7 +36,7 @@ answerParent(async (): Promise<OpsResult> => {
   const input = JSON.parse(process.argv[2]!) as OpsInput;
   const handlers = await loadHandlers();
   const db = handlers.documentClient;
-  const [first, second, third, fourth] = input.sessionIds as [string, string, string, string];
+  const [first, second] = input.sessionIds as [string, string];
   const releaseId = `bench-release-${Date.now().toString(36)}`;
 
   const counter = countRounds(db);
@@ -75,9 +69,6 @@ answerParent(async (): Promise<OpsResult> => {
   );
   counter.detach();
 
-  // The same operations again (in the next batch), asking DynamoDB what they consumed.
-  const capacity = await measureEachCapacity(handlers, input.batchId, [third, fourth], `${releaseId}-2`);
-
   return {
     page,
     schedule,
@@ -90,36 +81,8 @@ answerParent(async (): Promise<OpsResult> => {
       schedule_first_after_release: scheduleAfterRelease,
     },
     releaseId,
-    capacity,
   };
 });
-
-async function measureEachCapacity(handlers: Handlers, batchId: string, sessionIds: [string, string], releaseId: string) {
-  const probe = measureCapacity(handlers.documentClient);
-  const operations: OpsResult['capacity']['operations'] = [];
-  const measure = async (operation: string, run: () => Promise<{ status: number; body: string }>) => {
-    probe.results.length = 0;
-    expectStatus(await run(), 200, operation);
-    operations.push({ operation, ...summarizeCapacity(probe.results) });
-  };
-  try {
-    await measure('page: 100 sessions × 20 events', () => invokePage(handlers, { batchId, ...PAGE }));
-    await measure('page: 10 sessions × 20 events', () => invokePage(handlers, { batchId, afterNumber: 0, limit: 10, eventsLimit: 100 }));
-    await measure('schedule: first time', () => invokeSchedule(handlers, sessionIds[0]));
-    await measure('schedule: already scheduled', () => invokeSchedule(handlers, sessionIds[0]));
-    await measure('release: first', () => invokeRelease(handlers, releaseId));
-    await measure('release: replayed', () => invokeRelease(handlers, releaseId));
-    await measure('schedule: first after a release', () => invokeSchedule(handlers, sessionIds[1]));
-  } finally {
-    probe.detach();
-  }
-  return {
-    note:
-      'Units as dynalite reports them with ReturnConsumedCapacity TOTAL (reads: 4 KB units, halved for eventually consistent; writes: 1 KB units). ' +
-      'dynalite does not charge the write to GSI1 that DynamoDB adds when an item on the index changes: on DynamoDB a first-time schedule costs one more write unit (the session enters GSI1). Reads are unaffected.',
-    operations,
-  };
-}
 
 /**
  * The calls of each round: a call's round is one more than the longest chain

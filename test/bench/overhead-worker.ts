@@ -5,7 +5,8 @@
  * on the one DocumentClient the handlers use, so client and connection
  * settings are the same and only the service's own work differs.
  *
- * Input (argv[2], JSON): {batchId, batchSize, runs, warmup}.
+ * Input (argv[2], JSON): {batchId, pageStarts, runs, warmup}: pageStarts are
+ * the after_number of each full page of 100 in the batch.
  */
 import { readPageDirect } from './direct-page';
 import { expectStatus, invokePage, loadHandlers, type PageQuery } from './invoke';
@@ -15,7 +16,7 @@ import { answerParent } from './workers';
 
 export interface OverheadInput {
   batchId: string;
-  batchSize: number;
+  pageStarts: number[];
   runs: number;
   warmup: number;
 }
@@ -41,11 +42,10 @@ answerParent(async (): Promise<OverheadResult> => {
   const tableName = process.env.TABLE_NAME!;
   const handlers = await loadHandlers();
   const db = handlers.documentClient;
-  const pageCount = Math.floor(input.batchSize / PAGE_SIZE);
   // Each pair reads its own page of the batch, the same one for A and B.
   const query = (i: number): PageQuery => ({
     batchId: input.batchId,
-    afterNumber: (i % pageCount) * PAGE_SIZE,
+    afterNumber: input.pageStarts[i % input.pageStarts.length]!,
     limit: PAGE_SIZE,
     eventsLimit: EVENTS_LIMIT,
   });
@@ -55,7 +55,7 @@ answerParent(async (): Promise<OverheadResult> => {
     expectStatus(result, 200, 'GetBatchPage');
     return result.body.length;
   };
-  const direct = (q: PageQuery) => readPageDirect(db, tableName, q);
+  const direct = (q: PageQuery) => readPageDirect(db, tableName, { ...q, shards: handlers.shards });
 
   // Prove B is the same work as A: record both sides' wire requests for one page.
   const recorder = recordRequests(db);

@@ -3,18 +3,19 @@
  *
  * Events go through SessionWriter.putEvents (BatchWriteItem, 25 a request),
  * as the import command writes them. Scheduling 10,000 sessions through the
- * handler would cost three sequential calls each, so the seed takes the
- * numbers from the real store (DynamoSessionStore.takeNumber, the atomic
- * counter the handler uses) and then writes each session already assigned —
- * the stored item the handler's conditional UpdateItem would leave — with
- * BatchWriteItem, built by the data layer's own item mappers. The drain
- * itself goes through the real handler.
+ * handler would cost three sequential rounds each, so the seed opens the
+ * batch and places its shards with the real store (as the first schedules
+ * do) and then writes what each schedule would leave — the
+ * session's item, its assignment and its membership in its shard, numbered
+ * as numbering.ts numbers them — with BatchWriteItem, built by the data
+ * layer's own item mappers. The drain itself goes through the real handler.
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoSessionStore } from '../../shared/data/dynamo-store';
-import { assignmentAttributes, sessionItem } from '../../shared/data/items';
+import { sessionStore, tableOf } from '../../shared/data/dynamo-store';
+import { assignmentItem, membershipItem, sessionItem } from '../../shared/data/items';
 import { BATCH_WRITE_SIZE, SessionWriter } from '../../shared/data/session-writer';
 import type { Assignment } from '../../shared/domain/model';
+import { sessionNumberAt, shardOf } from '../../shared/domain/numbering';
 import { benchEvents, benchSession, benchSessionId } from './fixtures';
 
 export interface SeedOptions {
@@ -28,6 +29,8 @@ export interface SeedOptions {
 
 export interface SeedResult {
   batchId: string;
+  /** The session numbers of the batch, ascending. */
+  numbers: number[];
   sessions: number;
   events: number;
   seconds: { events: number; numbers: number; sessions: number; total: number };
@@ -49,7 +52,7 @@ export async function seedScheduledBatch(
 ): Promise<SeedResult> {
   const { sessions: count, eventsPerSession, idPrefix, concurrency = 16 } = options;
   const writer = new SessionWriter(db, tableName);
-  const store = new DynamoSessionStore(db, tableName);
+  const store = sessionStore(tableOf(db, tableName));
   const sessions = Array.from({ length: count }, (_, n) => benchSession(benchSessionId(idPrefix, n + 1), n + 1));
   const started = performance.now();
 
@@ -62,28 +65,35 @@ export async function seedScheduledBatch(
   );
   const eventsDone = performance.now();
 
-  const assignments: Assignment[] = new Array(count);
-  await forEachLimited(count, concurrency, async (i) => {
-    const grant = await store.takeNumber();
-    if (!('granted' in grant)) throw new Error('The bench table has a released batch; seed a fresh table.');
-    assignments[i] = grant.granted;
-  });
+  // Open the batch as the first schedule would, then write each session's item, assignment and
+  // membership directly (what the schedules would have written), 25 items a BatchWriteItem.
+  const pointer = await store.openBatch(undefined, Date.now());
+  if (!pointer?.openedAt) throw new Error('The bench table already has a batch; seed a fresh table.');
+  // And place every shard in it, as the first schedule on each shard does: later schedules take three rounds.
+  await Promise.all(Array.from({ length: store.shards }, (_, shard) => store.placeShard(shard, pointer)));
+  const assignments: Assignment[] = sessions.map((session, i) => ({
+    batchId: pointer.batchId,
+    sessionNumber: sessionNumberAt(pointer.openedAt! + i, { openedAt: pointer.openedAt!, numberFloor: 0 }, shardOf(session.session_id, store.shards), 0),
+  }));
   const numbersDone = performance.now();
 
   const scheduledAt = Math.floor(Date.now() / 1000);
-  await forEachLimited(Math.ceil(count / BATCH_WRITE_SIZE), concurrency, async (i) => {
-    const items = sessions.slice(i * BATCH_WRITE_SIZE, (i + 1) * BATCH_WRITE_SIZE).map((session, j) => {
-      const { batchId, sessionNumber } = assignments[i * BATCH_WRITE_SIZE + j]!;
-      return { ...sessionItem(session), ...assignmentAttributes(batchId, sessionNumber, scheduledAt) };
-    });
-    await batchPut(db, tableName, items);
+  const items = sessions.flatMap((session, i) => {
+    const assignment = assignments[i]!;
+    return [
+      sessionItem(session),
+      assignmentItem(session.session_id, assignment, scheduledAt),
+      membershipItem({ sessionId: session.session_id, shard: shardOf(session.session_id, store.shards), scheduledAt, assignment }),
+    ];
   });
+  await forEachLimited(Math.ceil(items.length / BATCH_WRITE_SIZE), concurrency, (i) =>
+    batchPut(db, tableName, items.slice(i * BATCH_WRITE_SIZE, (i + 1) * BATCH_WRITE_SIZE)),
+  );
   const done = performance.now();
 
-  const batchIds = new Set(assignments.map((a) => a.batchId));
-  if (batchIds.size !== 1) throw new Error(`Seeded sessions landed in ${batchIds.size} batches; expected one`);
   return {
     batchId: assignments[0]!.batchId,
+    numbers: assignments.map((a) => a.sessionNumber).sort((a, b) => a - b),
     sessions: count,
     events: count * eventsPerSession,
     seconds: {
@@ -127,3 +137,7 @@ export async function seedUnscheduledSessions(
   await forEachLimited(count, concurrency, async (i) => void (await writer.upsertSession(sessions[i]!)));
   return { sessionIds: sessions.map((s) => s.session_id), seconds: (performance.now() - started) / 1000 };
 }
+
+/** The after_number of every full page of `size` in a batch with these numbers (ascending): 0 first. */
+export const pageStarts = (numbers: readonly number[], size: number): number[] =>
+  Array.from({ length: Math.floor(numbers.length / size) }, (_, page) => (page === 0 ? 0 : numbers[page * size - 1]!));

@@ -21,7 +21,8 @@ import {
   type ReleaseRunResult,
   type SynthesizedStateMachine,
 } from '../../infra/local/stepfunctions/state-machine';
-import { store } from '../../shared/data/store-from-env';
+import { pagingStore } from '../../shared/data/dynamo-store';
+import { table } from '../../shared/data/store-from-env';
 import type { Release } from '../../shared/domain/model';
 import { exportBatch } from '../../shared/export/export-batch';
 import { EXPORT_TIME_RESERVE_MS } from '../../shared/export/export-task';
@@ -30,6 +31,8 @@ import { createS3Client, s3Sink } from '../../shared/export/s3-sink';
 import { expectedLine, exportKeys, readExport, seedReleasedBatch, walkBatch } from '../support/export';
 import { startExportSandbox, type ExportSandbox } from '../support/export-sandbox-client';
 import { createTestTable } from '../support/handlers';
+
+const store = pagingStore(table);
 
 const LIMITS = { ...PART_LIMITS, maxSessions: 3 };
 const SESSIONS = 11; // parts of 3, 3, 3, 2

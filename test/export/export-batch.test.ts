@@ -6,7 +6,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { store } from '../../shared/data/store-from-env';
+import { pagingStore } from '../../shared/data/dynamo-store';
+import { table } from '../../shared/data/store-from-env';
 import { exportBatch, type ExportRequest } from '../../shared/export/export-batch';
 import { manifestKey, partKey, PART_LIMITS, type PartLimits } from '../../shared/export/layout';
 import { s3Sink } from '../../shared/export/s3-sink';
@@ -23,6 +24,8 @@ import {
   walkBatch,
 } from '../support/export';
 import { createTestTable, scheduleOverHttp, seedSession } from '../support/handlers';
+
+const store = pagingStore(table);
 
 const sink = () => s3Sink(testS3(), testBucket());
 const noDeadline = () => Number.POSITIVE_INFINITY;
@@ -184,7 +187,9 @@ test('when time runs out in a part, that part is given up and the next call writ
     onPart: () => partsStored++,
   });
 
-  expect(stopped).toEqual({ done: false, cursor: { after_number: 3, parts: [clean.manifest.parts[0]] } });
+  // The cursor stands after the first part's last session: the third of the batch.
+  const thirdNumber = (await walkBatch(store, batch.batchId))[2]!.session_number;
+  expect(stopped).toEqual({ done: false, cursor: { after_number: thirdNumber, parts: [clean.manifest.parts[0]] } });
   // The part in progress left nothing behind.
   expect(await exportKeys(batch.batchId, other)).toEqual([partKey(batch.batchId, 0)]);
 

@@ -16,7 +16,8 @@ import { httpHandler } from '../../shared/http/middleware';
 import { buildOpenApiDocument, type OpenApiDocument } from '../../shared/openapi';
 import type { LambdaHandler } from '../../infra/local/server';
 import { ROUTES } from '../../shared/routes';
-import { BatchPageQuery, Event, ReleaseBatchBody, ScheduleSessionBody, Session } from '../../shared/schemas';
+import { Event, Session } from '../../shared/data-schemas';
+import { BatchPageQuery, ReleaseBatchBody, ScheduleSessionBody } from '../../shared/schemas';
 import { contractCheckFor, type HttpExchange } from '../support/openapi-validator';
 import { startTestApi, type TestApi } from '../support/local-api';
 

@@ -17,9 +17,9 @@ import { buildApp, cdkJsonContext, STACK_NAME } from '../../infra/build-app';
 import { API_RELEASE_INPUT, API_RELEASE_PATTERN } from '../../infra/constructs/api-release-trigger';
 import { EXECUTION_TIMEOUT, RELEASE_STATES, SETTLE_MARGIN_SECONDS, TRANSIENT_RELEASE_ERRORS } from '../../infra/constructs/release-workflow';
 import { stateMachineFromTemplate, type CfnTemplate } from '../../infra/local/stepfunctions/state-machine';
-import { DEFAULT_SCHEDULE_EXPRESSION, SessionImprovementStack } from '../../infra/stack';
-import { createTableInput } from '../../shared/data/table';
-import { TABLE } from '../../shared/data/table';
+import { DEFAULT_API_THROTTLE, DEFAULT_SCHEDULE_EXPRESSION, SessionImprovementStack } from '../../infra/stack';
+import { DEFAULT_SHARDS } from '../../shared/domain/numbering';
+import { createTableInput, TABLE } from '../../shared/data/table';
 import { ROUTES, routeNamed } from '../../shared/routes';
 import { EXPORT_FUNCTION } from '../../shared/export/export-function';
 
@@ -117,7 +117,10 @@ describe('HTTP API', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: DEFAULT_API_THROTTLE.rateLimit,
+        ThrottlingBurstLimit: DEFAULT_API_THROTTLE.burstLimit,
+      },
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
     });
   });
@@ -165,15 +168,17 @@ describe('handler functions', () => {
         POWERTOOLS_SERVICE_NAME: 'session-improvement',
         POWERTOOLS_METRICS_NAMESPACE: 'SessionImprovement',
         NODE_OPTIONS: '--enable-source-maps',
+        SHARD_COUNT: String(DEFAULT_SHARDS),
       });
     }
   });
 
-  test('the export function gets the table and the export bucket by name, next to the shared defaults', () => {
+  test('the export function gets the table, its shard count and the export bucket by name, next to the shared defaults', () => {
     const [[tableId]] = ofType('AWS::DynamoDB::Table') as [[string, Resource]];
     expect(exportFunction()[1].Properties.Environment.Variables).toEqual({
       TABLE_NAME: { Ref: tableId },
       EXPORT_BUCKET: { Ref: exportBucket()[0] },
+      SHARD_COUNT: String(DEFAULT_SHARDS),
       POWERTOOLS_SERVICE_NAME: 'session-improvement',
       POWERTOOLS_METRICS_NAMESPACE: 'SessionImprovement',
       NODE_OPTIONS: '--enable-source-maps',
@@ -543,7 +548,9 @@ describe('schedule', () => {
   });
 
   test('cdk.json sets no defaults of its own: schedule, removal policy and alarm address fall back to the stack\'s', () => {
-    for (const key of ['scheduleExpression', 'tableRemovalPolicy', 'alarmEmail']) expect(cdkJsonContext()).not.toHaveProperty(key);
+    for (const key of ['scheduleExpression', 'tableRemovalPolicy', 'alarmEmail', 'apiThrottleRate', 'apiThrottleBurst', 'shardCount']) {
+      expect(cdkJsonContext()).not.toHaveProperty(key);
+    }
     expect(DEFAULT_SCHEDULE_EXPRESSION).toBe('cron(0 3 * * ? *)');
   });
 
@@ -799,5 +806,40 @@ describe('stack props', () => {
     // Well-formed at a glance, refused by Scheduler at deploy: caught at synth.
     expect(() => synthWithoutBundling({ scheduleExpression: 'cron(0 3 * * *)' })).toThrow(/needs 6 fields/);
     expect(() => synthWithoutBundling({ scheduleExpression: 'rate(0 minutes)' })).toThrow(/at least 1/);
+  });
+
+  test('the default stage throttle does not cap the design load of 10,000 schedules per second', () => {
+    expect(DEFAULT_API_THROTTLE.rateLimit).toBeGreaterThanOrEqual(10_000);
+  });
+
+  test('the shard count reaches every function, and one outside 1 to 64 fails synth', () => {
+    const variables = synthWithoutBundling({ shardCount: 32 })
+      .findResources('AWS::Lambda::Function');
+    for (const fn of Object.values(variables)) expect(fn.Properties.Environment.Variables.SHARD_COUNT).toBe('32');
+    expect(() => synthWithoutBundling({ shardCount: 0 })).toThrow(/shard count/);
+    expect(() => synthWithoutBundling({ shardCount: 65 })).toThrow(/shard count/);
+  });
+});
+
+describe('context', () => {
+  const synthFromContext = (context: Record<string, unknown>) => {
+    const { stack: contextStack } = buildApp({ outdir, context, bundle: false, validateTemplate: false });
+    return Template.fromStack(contextStack);
+  };
+
+  test('apiThrottleRate and apiThrottleBurst set the stage throttle; one alone keeps the default of the other', () => {
+    synthFromContext({ apiThrottleRate: '5000', apiThrottleBurst: 2500 }).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 5000, ThrottlingBurstLimit: 2500 },
+    });
+    synthFromContext({ apiThrottleRate: 3000 }).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 3000, ThrottlingBurstLimit: DEFAULT_API_THROTTLE.burstLimit },
+    });
+    expect(() => synthFromContext({ apiThrottleRate: 'fast' })).toThrow(/apiThrottleRate "fast" must be a whole number/);
+  });
+
+  test('shardCount sets SHARD_COUNT on the functions (the three handlers and the export)', () => {
+    const functions = Object.values(synthFromContext({ shardCount: '8' }).findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(ROUTES.length + 1);
+    for (const fn of functions) expect(fn.Properties.Environment.Variables.SHARD_COUNT).toBe('8');
   });
 });

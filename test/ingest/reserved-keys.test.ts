@@ -67,7 +67,7 @@ test('UBI: reserved-looking keys in query_attributes and event_attributes are st
   expect((await releaseOverHttp(uniqueId('r'))).body).toMatchObject({ batch_id: batchId });
   const again = await pageOverHttp({ batch_id: batchId, limit: 100 });
   expect([page.body.state, again.body.state]).toEqual(['collecting', 'released']);
-  expect(canonical({ ...again.body, state: 'collecting' })).toBe(canonical(page.body));
+  expect(canonical(again.body.sessions)).toBe(canonical(page.body.sessions));
 });
 
 test('UBI: an action_name such as "constructor" or "__proto__" is counted like any other', async () => {

@@ -23,6 +23,7 @@ import { itemBytes } from '../../shared/data/item-limits';
 import { sessionItem } from '../../shared/data/items';
 import { SessionWriter } from '../../shared/data/session-writer';
 import { TABLE } from '../../shared/data/table';
+import { shardOf } from '../../shared/domain/numbering';
 import { startRealismProxy, type RealismProxy } from '../support/dynamo-realism/proxy';
 import { makeEvent, makeSession, uniqueId } from '../support/fixtures';
 
@@ -460,6 +461,25 @@ describe('index lag', () => {
       message: expect.stringContaining('index lag'),
     });
   });
+
+  test('a projected Query hides the same entries, even when its projection leaves out the table keys', async () => {
+    proxy.setOptions({ indexLagMs: 300 });
+    const batch = uniqueId('BATCH#lag');
+    await db.send(new PutCommand({ TableName: tableName, Item: { PK: uniqueId('lag'), SK: '#', GSI1PK: batch, GSI1SK: 1, id: 'old' } }));
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await db.send(new PutCommand({ TableName: tableName, Item: { PK: uniqueId('lag'), SK: '#', GSI1PK: batch, GSI1SK: 2, id: 'new' } }));
+    const projected = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: TABLE.gsi1.indexName,
+        KeyConditionExpression: 'GSI1PK = :b',
+        ProjectionExpression: 'id',
+        ExpressionAttributeValues: { ':b': batch },
+      }),
+    );
+    expect(projected).toMatchObject({ Count: 1, Items: [{ id: 'old' }] });
+    expect(projected.Items![0]).toEqual({ id: 'old' });
+  });
 });
 
 describe('UnprocessedItems from BatchWriteItem', () => {
@@ -530,34 +550,49 @@ describe('a real handler through the proxy', () => {
     }
   });
 
-  test('a first schedule of a 4.7 KB session costs 1 WCU on the pointer, 5 on the session, 5 on its batch’s index key', async () => {
-    const sessionId = await seedSessionOfSize(KB_4_7);
+  /** Seeds 4.7 KB sessions until `count` of them share one shard. */
+  async function sessionsOnOneShard(count: number): Promise<string[]> {
+    const byShard = new Map<number, string[]>();
+    for (;;) {
+      const id = await seedSessionOfSize(KB_4_7);
+      const shard = shardOf(id, Number(process.env.SHARD_COUNT));
+      const ids = [...(byShard.get(shard) ?? []), id];
+      if (ids.length === count) return ids;
+      byShard.set(shard, ids);
+    }
+  }
+
+  test('a first schedule of a 4.7 KB session costs 1 WCU each on its session, its shard and its shard’s membership partition: 3 in all', async () => {
+    const [placer, sessionId] = await sessionsOnOneShard(2);
+    // The first schedule of a shard also places it (and the first of all opens the batch).
+    await handlers.scheduleOverHttp(placer!);
     proxy.meter.reset();
-    const answer = await handlers.scheduleOverHttp(sessionId);
+    const answer = await handlers.scheduleOverHttp(sessionId!);
     expect(answer).toMatchObject({ status: 200, body: { status: 'scheduled' } });
-    const batch = `BATCH#${answer.body.batch_id}`;
+    const shard = String(shardOf(sessionId!, Number(process.env.SHARD_COUNT))).padStart(2, '0');
 
     const perKey = proxy.meter.keys().map(({ index, partitionKey, wcu, rcu }) => `${index ? `${index} ` : ''}${partitionKey}: ${wcu} WCU, ${rcu} RCU`);
     console.log(`A first schedule of a 4.7 KB session, per key:\n  ${perKey.join('\n  ')}`);
-    // The pointer: one small UpdateItem (take a number).
-    expect(proxy.meter.usage(table('BATCH'))).toMatchObject({ wcu: 1, rcu: 0 });
-    // The session: a strongly consistent Query of the session and its first event (4.9 KB: 2 RCU),
-    // then the conditional UpdateItem that assigns it (4.8 KB after: 5 WCU).
-    expect(proxy.meter.usage(table(`SESSION#${sessionId}`))).toMatchObject({ wcu: 5, rcu: 2 });
-    // The assignment adds the whole session to GSI1 (projection ALL): 4.8 KB + 100 bytes, on the batch's key.
-    expect(proxy.meter.usage(onIndex(batch))).toMatchObject({ wcu: 5, rcu: 0 });
+    // The session: a strongly consistent Query of its partition (4.9 KB: 2 RCU), then its small assignment item.
+    expect(proxy.meter.usage(table(`SESSION#${sessionId}`))).toMatchObject({ wcu: 1, rcu: 2 });
+    // Its shard: an eventually consistent read, then the fence check (a small conditional write).
+    expect(proxy.meter.usage(table(`SHARD#${shard}`))).toMatchObject({ wcu: 1, rcu: 0.5 });
+    // Its membership in the batch's shard partition: one small item.
+    expect(proxy.meter.usage(table(`MEMBERS#${answer.body.batch_id}#${shard}`))).toMatchObject({ wcu: 1, rcu: 0 });
+    // No index entry, and the pointer is not touched.
     expect(proxy.meter.keys()).toHaveLength(3);
-    expect(proxy.meter.totals()).toEqual({ wcu: 11, rcu: 2 });
+    expect(proxy.meter.totals()).toEqual({ wcu: 3, rcu: 2.5 });
   });
 
-  test('at a tiny scale the batch’s index key is what throttles schedules: 503 with Retry-After, then the retry schedules', async () => {
-    // 10 WCU per second on every key: each schedule puts 5 on the collecting batch's index key.
-    const ids = await Promise.all(Array.from({ length: 6 }, () => seedSessionOfSize(KB_4_7)));
-    proxy.setOptions({ throttle: { scale: 1 / 100 } });
+  test('at a tiny scale a shard’s keys are what throttles the schedules of that shard: 503 with Retry-After, then the retry schedules', async () => {
+    // 1 WCU per second on every key: each schedule puts 1 on its shard and 1 on its membership partition.
+    const ids = await sessionsOnOneShard(4);
+    await handlers.scheduleOverHttp(ids[0]!); // the shard is placed before the limits apply
+    proxy.setOptions({ throttle: { scale: 1 / 1000 } });
     const randomSpy = jest.spyOn(Math, 'random').mockReturnValue(0);
     try {
       const answers = [];
-      for (const id of ids) {
+      for (const id of ids.slice(1)) {
         const answer = await handlers.scheduleOverHttp(id);
         answers.push(answer);
         if (answer.status === 503) break;
@@ -565,17 +600,17 @@ describe('a real handler through the proxy', () => {
       const refused = answers.at(-1)!;
       expect(refused).toMatchObject({ status: 503, body: { error: { code: 'service_unavailable' } } });
       expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-      const scheduled = answers.slice(0, -1);
-      expect(scheduled.length).toBeGreaterThanOrEqual(2);
-      expect(scheduled.every((a) => a.body.status === 'scheduled')).toBe(true);
-      const hot = proxy.meter.keys().filter((usage) => usage.throttled > 0);
-      expect(hot).toEqual([expect.objectContaining({ index: TABLE.gsi1.indexName, partitionKey: `BATCH#${scheduled[0]!.body.batch_id}` })]);
+      const shard = String(shardOf(ids[0]!, Number(process.env.SHARD_COUNT))).padStart(2, '0');
+      const hot = proxy.meter.keys().filter((usage) => usage.throttled > 0).map((usage) => usage.partitionKey);
+      expect(hot.length).toBeGreaterThan(0);
+      for (const key of hot) expect(key).toMatch(new RegExp(`^(SHARD#${shard}|MEMBERS#\\d+#${shard})$`));
 
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      const retried = await handlers.scheduleOverHttp(ids[answers.length - 1]!);
-      expect(retried).toMatchObject({ status: 200, body: { status: 'scheduled', batch_id: scheduled[0]!.body.batch_id } });
+      proxy.setOptions({ throttle: undefined });
+      const retried = await handlers.scheduleOverHttp(ids[answers.length]!);
+      expect(retried).toMatchObject({ status: 200, body: { status: 'scheduled' } });
     } finally {
       randomSpy.mockRestore();
+      proxy.setOptions({ throttle: undefined });
     }
   });
 });

@@ -10,7 +10,8 @@
  */
 import type { Context } from 'aws-lambda';
 import { buildLambdaContext } from '../../infra/local/lambda-event';
-import { documentClient, store } from '../../shared/data/store-from-env';
+import { pagingStore } from '../../shared/data/dynamo-store';
+import { documentClient, table } from '../../shared/data/store-from-env';
 import { EXPORT_FUNCTION, type S3Action } from '../../shared/export/export-function';
 import { exportTask } from '../../shared/export/export-task';
 import { partKey, PART_LIMITS } from '../../shared/export/layout';
@@ -138,7 +139,7 @@ test('ExportBatch calls exactly what it is granted: its reads, and PutObject and
     },
     { step: 'initialize', name: 's3GrantsRecorder' },
   );
-  const handler = invocationHandler(exportTask({ store, sink: s3Sink(s3, testBucket()), limits: { ...PART_LIMITS, maxSessions: 30 } }));
+  const handler = invocationHandler(exportTask({ store: pagingStore(table), sink: s3Sink(s3, testBucket()), limits: { ...PART_LIMITS, maxSessions: 30 } }));
   // Time runs out once part 1's multipart upload has sent a part: that part is given up (aborted).
   const lambdaContext = buildLambdaContext(EXPORT_FUNCTION.name, EXPORT_FUNCTION.timeoutSeconds);
   const runningOutAfterPart1Starts: Context = {

@@ -9,13 +9,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { documentClient } from '../../shared/data/store-from-env';
-import { batchSeqOf } from '../../shared/domain/model';
+import { shardKey } from '../../shared/data/keys';
+import { shardOf } from '../../shared/domain/numbering';
 import { buildHttpEvent, buildLambdaContext } from '../../infra/local/lambda-event';
 import { routeNamed } from '../../shared/routes';
+import { freshBatch, seq, walkBatch } from '../support/batch-walk';
 import { interceptCalls, SimulatedCrash, type DynamoCall } from '../support/call-interceptor';
+import { describeCrashSafety } from './crash-safety';
 import {
   createTestTable,
-  pageOverHttp,
   releaseDirect,
   releaseOverHttp,
   scheduleHandler,
@@ -30,39 +32,7 @@ const calls = interceptCalls(documentClient);
 beforeAll(createTestTable);
 afterEach(() => calls.use(undefined));
 
-const seq = (batchId: string): number => {
-  const n = batchSeqOf(batchId);
-  if (n === undefined) throw new Error(`not a batch id: ${batchId}`);
-  return n;
-};
-
-/** Releases whatever is collecting, so the next schedule opens a new batch. */
-async function freshBatch(): Promise<void> {
-  const answer = await releaseOverHttp(uniqueId('r-fresh'));
-  expect([200, 404]).toContain(answer.status);
-}
-
 const seedMany = (count: number, events = 1) => Promise.all(Array.from({ length: count }, () => seedSession({}, events)));
-
-/** Every session of a batch, walking it by last_number. */
-async function walkBatch(batchId: string, limit = 100): Promise<Array<{ session_id: string; session_number: number; events: unknown[] }>> {
-  const sessions = [];
-  let after = 0;
-  for (;;) {
-    const page = await pageOverHttp({ batch_id: batchId, after_number: after, limit });
-    expect(page.status).toBe(200);
-    if (page.body.sessions.length === 0) {
-      expect(page.body.last_number).toBeNull();
-      return sessions;
-    }
-    expect(page.body.sessions.length).toBeLessThanOrEqual(limit);
-    // Every page moves forward: a page repeating what came before would never end the walk.
-    expect(page.body.sessions[0].session_number).toBeGreaterThan(after);
-    sessions.push(...page.body.sessions);
-    expect(page.body.last_number).toBe(page.body.sessions.at(-1).session_number);
-    after = page.body.last_number;
-  }
-}
 
 const chunk = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
@@ -82,7 +52,7 @@ function completionCounter() {
 const spread = (i: number, maxMs: number) => (i * 7919) % (maxMs + 1);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Fails when assignSession's condition drops attribute_not_exists(batch_id): sessions get 2–3 places.
+// Fails when commitAssignment's condition drops attribute_not_exists: the concurrent schedules of a session all commit.
 describe('invariant 1: exactly once', () => {
   test('concurrent schedules and retries of the same sessions, across a release, give each session one place', async () => {
     await freshBatch();
@@ -134,7 +104,7 @@ describe('invariant 1: exactly once', () => {
   });
 });
 
-// Fails when the index query uses >= after_number (a page repeats) or reads descending (order).
+// Fails when the membership listing uses >= after_number (a page repeats the last session of the one before).
 describe('invariant 2: ordered pages', () => {
   test('numbers rise in scheduling order, and walking by last_number with any limit yields each session once, ascending', async () => {
     await freshBatch();
@@ -162,7 +132,8 @@ describe('invariant 2: ordered pages', () => {
   });
 });
 
-// Fails when takeNumber drops attribute_not_exists(release_id): later schedules land in the released batch.
+// Fails when touchShard's condition drops attribute_not_exists(release_id): a schedule whose shard was fenced
+// after it read it lands in the released batch.
 describe('invariant 3: release fence', () => {
   test('every schedule that starts after a release returned lands in a later batch; in-flight ones may land in it', async () => {
     await freshBatch();
@@ -217,6 +188,77 @@ describe('invariant 3: release fence', () => {
     }
   });
 
+  test('a release returning between a schedule’s read of its shard and its fence check: the schedule lands in the next batch', async () => {
+    await freshBatch();
+    const anchor = await scheduleOverHttp(await seedSession());
+    const id = await seedSession();
+    let release: JsonResult | undefined;
+    calls.use(async (call, send) => {
+      // The schedule's fence check: an UpdateItem of its shard that names no release.
+      const touch = call.command === 'UpdateItemCommand' && String(call.input.Key?.PK).startsWith('SHARD#') && !JSON.stringify(call.input).includes('r-between');
+      if (touch && !release) {
+        calls.use(undefined);
+        release = await releaseOverHttp(uniqueId('r-between'));
+      }
+      return send();
+    });
+    const answer = await scheduleOverHttp(id);
+    expect(release).toMatchObject({ status: 200, body: { batch_id: anchor.body.batch_id } });
+    expect(answer.body.status).toBe('scheduled');
+    expect(seq(answer.body.batch_id)).toBe(seq(anchor.body.batch_id) + 1);
+  });
+
+  test('a release racing schedules on different shards: a shard not fenced yet still takes sessions, a fenced one rolls the release forward', async () => {
+    await freshBatch();
+    const onShard = async (shard: number): Promise<string> => {
+      for (;;) {
+        const id = await seedSession();
+        if (shardOf(id, Number(process.env.SHARD_COUNT)) === shard) return id;
+      }
+    };
+    const [a, b] = [0, 1];
+    const anchors = [await scheduleOverHttp(await onShard(a)), await scheduleOverHttp(await onShard(b))];
+    const batchId = anchors[0]!.body.batch_id;
+    expect(anchors[1]!.body.batch_id).toBe(batchId);
+
+    // The release's fence of shard a is held back until the schedules below have run.
+    const releaseId = uniqueId('r');
+    let reached!: () => void;
+    const holding = new Promise<void>((resolve) => (reached = resolve));
+    let letGo!: () => void;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    let held = false;
+    calls.use(async (call, send) => {
+      const fencesA = call.command === 'UpdateItemCommand' && call.input.Key?.PK === shardKey(a).PK && JSON.stringify(call.input).includes(releaseId);
+      if (fencesA && !held) {
+        held = true;
+        reached();
+        await gate;
+      }
+      return send();
+    });
+    const release = releaseOverHttp(releaseId);
+    await holding;
+
+    // Shard a is not fenced yet: a schedule there is in flight with the release, and lands in its batch.
+    const onA = await scheduleOverHttp(await onShard(a));
+    expect(onA.body).toMatchObject({ status: 'scheduled', batch_id: batchId });
+    // Shard b is fenced: its schedule finishes the release itself (fencing a too) and opens the next batch.
+    const onB = await scheduleOverHttp(await onShard(b));
+    expect(seq(onB.body.batch_id)).toBe(seq(batchId) + 1);
+    letGo();
+    expect(await release).toMatchObject({ status: 200, body: { release_id: releaseId, batch_id: batchId } });
+    calls.use(undefined);
+
+    // Once the release returned, shard a takes sessions for the next batch only.
+    const afterOnA = await scheduleOverHttp(await onShard(a));
+    expect(afterOnA.body.batch_id).toBe(onB.body.batch_id);
+    expect((await walkBatch(batchId)).map((s) => s.session_id).sort()).toEqual(
+      [anchors[0]!.body.session_id, anchors[1]!.body.session_id, onA.body.session_id].sort(),
+    );
+    expect((await walkBatch(onB.body.batch_id)).map((s) => s.session_id).sort()).toEqual([onB.body.session_id, afterOnA.body.session_id].sort());
+  });
+
   // The other half of the fence: the release workflow waits one schedule timeout before announcing a
   // batch, so a schedule must not assign past its own deadline. Fails without the deadline check.
   test('a schedule that runs out of time before assigning answers 503 and lands nowhere', async () => {
@@ -239,7 +281,7 @@ describe('invariant 3: release fence', () => {
   });
 });
 
-// Fails when markReleased drops attribute_not_exists(release_id) (7 of 12 racing ids release one batch),
+// Fails when fencePointer drops attribute_not_exists(release_id) (8 of 12 racing ids release one batch),
 // when finishRelease writes no record, or when the release state is read in parallel again.
 describe('invariant 4: release idempotency', () => {
   test('distinct release ids racing never release the same batch', async () => {
@@ -345,120 +387,4 @@ describe('invariant 4: release idempotency', () => {
 
 // Fails when a schedule opens the next batch without rolling the release forward, or when a
 // release id does not finish its own fenced release.
-describe('invariant 5: crash safety', () => {
-  const WHEN = ['before', 'after'] as const;
-
-  /** Crashes the request at its k-th DynamoDB call, for k = 1, 2, … until it makes fewer calls than k. */
-  async function forEveryCall(minCalls: number, scenario: (k: number) => Promise<boolean>) {
-    let k = 1;
-    for (; k <= 12; k++) if (!(await scenario(k))) break;
-    expect(k - 1).toBeGreaterThanOrEqual(minCalls); // it crashed at every one of its calls
-  }
-
-  test.each(WHEN)('schedule into a collecting batch, crashed %s each call, then retried', async (when) => {
-    await forEveryCall(3, async (k) => {
-      await freshBatch();
-      const anchor = await scheduleOverHttp(await seedSession());
-      const batchId = anchor.body.batch_id;
-      const id = await seedSession();
-
-      const crash = calls.crashAt(k, when);
-      const crashed = await scheduleOverHttp(id);
-      calls.use(undefined);
-      if (!crash.fired()) {
-        expect(crashed.body).toMatchObject({ status: 'scheduled', batch_id: batchId });
-        return false;
-      }
-      expect(crashed).toMatchObject({ status: 500, body: { error: { code: 'internal_error' } } });
-
-      const retried = await scheduleOverHttp(id);
-      expect(retried).toMatchObject({ status: 200, body: { batch_id: batchId } });
-      expect(['scheduled', 'already_scheduled']).toContain(retried.body.status);
-      const again = await scheduleOverHttp(id);
-      expect(again.body).toEqual({ ...retried.body, status: 'already_scheduled' });
-
-      // Everything else still works.
-      const other = await scheduleOverHttp(await seedSession());
-      expect(other.body).toMatchObject({ status: 'scheduled', batch_id: batchId });
-      expect(other.body.session_number).toBeGreaterThan(retried.body.session_number);
-      const release = await releaseOverHttp(uniqueId('r'));
-      expect(release.body).toMatchObject({ batch_id: batchId, last_session_number: other.body.session_number });
-      const held = await walkBatch(batchId);
-      expect(held.filter((s) => s.session_id === id).map((s) => s.session_number)).toEqual([retried.body.session_number]);
-      return true;
-    });
-  });
-
-  test.each(WHEN)('schedule that opens the next batch after a release, crashed %s each call, then retried', async (when) => {
-    await forEveryCall(6, async (k) => {
-      await freshBatch();
-      const anchor = await scheduleOverHttp(await seedSession());
-      const releaseId = uniqueId('r');
-      const release = await releaseOverHttp(releaseId);
-      expect(release.body.batch_id).toBe(anchor.body.batch_id);
-      // The schedule finds the pointer released: it rewrites the release record (idempotently), then opens a batch.
-      const id = await seedSession();
-
-      const crash = calls.crashAt(k, when);
-      const crashed = await scheduleOverHttp(id);
-      calls.use(undefined);
-      const nextBatch = seq(anchor.body.batch_id) + 1;
-      if (!crash.fired()) {
-        expect(crashed.body).toMatchObject({ status: 'scheduled', session_number: 1 });
-        expect(seq(crashed.body.batch_id)).toBe(nextBatch);
-        return false;
-      }
-      expect(crashed.status).toBe(500);
-
-      const retried = await scheduleOverHttp(id);
-      expect(retried.status).toBe(200);
-      expect(seq(retried.body.batch_id)).toBe(nextBatch);
-      const other = await scheduleOverHttp(await seedSession());
-      expect(other.body).toMatchObject({ status: 'scheduled', batch_id: retried.body.batch_id });
-      expect(await releaseOverHttp(releaseId)).toEqual(release);
-      const next = await releaseOverHttp(uniqueId('r'));
-      expect(next.body.batch_id).toBe(retried.body.batch_id);
-      return true;
-    });
-  });
-
-  describe.each(WHEN)('release crashed %s each call', (when) => {
-    test.each(['the same request is retried at once', 'a schedule arrives before the retry'])('then %s', async (order) => {
-      await forEveryCall(4, async (k) => {
-        await freshBatch();
-        const anchor = await scheduleOverHttp(await seedSession());
-        const batchId = anchor.body.batch_id;
-        const releaseId = uniqueId('r');
-
-        const crash = calls.crashAt(k, when);
-        const crashed = await releaseOverHttp(releaseId);
-        calls.use(undefined);
-        if (!crash.fired()) {
-          expect(crashed.body).toMatchObject({ release_id: releaseId, batch_id: batchId });
-          return false;
-        }
-        expect(crashed.status).toBe(500);
-
-        // A schedule meanwhile lands in the batch if the crash came before the fence, else it rolls
-        // the release forward and opens the next batch.
-        const meanwhile = order === 'a schedule arrives before the retry' ? await scheduleOverHttp(await seedSession()) : undefined;
-        if (meanwhile) expect(meanwhile.body.status).toBe('scheduled');
-
-        const retried = await releaseOverHttp(releaseId);
-        expect(retried).toMatchObject({ status: 200, body: { release_id: releaseId, batch_id: batchId } });
-        expect(await releaseOverHttp(releaseId)).toEqual(retried);
-        await expect(releaseDirect({ release_id: releaseId })).resolves.toEqual(retried.body);
-
-        // The released batch holds what its release says; nothing is stuck afterwards.
-        const held = await walkBatch(batchId);
-        expect(held.map((s) => s.session_number).every((n) => n <= retried.body.last_session_number)).toBe(true);
-        if (meanwhile && meanwhile.body.batch_id === batchId) expect(held.map((s) => s.session_id)).toContain(meanwhile.body.session_id);
-        const later = await scheduleOverHttp(await seedSession());
-        expect(seq(later.body.batch_id)).toBeGreaterThan(seq(batchId));
-        const laterRelease = await releaseOverHttp(uniqueId('r'));
-        expect(laterRelease.body.batch_id).toBe(later.body.batch_id);
-        return true;
-      });
-    });
-  });
-});
+describeCrashSafety(calls);

@@ -21,15 +21,13 @@ test('an empty store is seeded once; a store with data is left alone', async () 
 });
 
 test('the README walk-through', async () => {
-  const scheduled = { session_id: ps4, status: 'scheduled', batch_id: '000001', session_number: 1 };
-  expect((await api.schedule(ps4)).body).toEqual(scheduled);
+  // Session numbers come from the clock (README, "Scale"): large, rising in scheduling order.
+  const scheduled = (await api.schedule(ps4)).body;
+  expect(scheduled).toEqual({ session_id: ps4, status: 'scheduled', batch_id: '000001', session_number: expect.any(Number) });
   expect((await api.schedule(ps4)).body).toEqual({ ...scheduled, status: 'already_scheduled' });
-  expect((await api.schedule(iphoneHeadphones)).body).toEqual({
-    session_id: iphoneHeadphones,
-    status: 'scheduled',
-    batch_id: '000001',
-    session_number: 2,
-  });
+  const second = (await api.schedule(iphoneHeadphones)).body;
+  expect(second).toEqual({ session_id: iphoneHeadphones, status: 'scheduled', batch_id: '000001', session_number: expect.any(Number) });
+  expect(second.session_number).toBeGreaterThan(scheduled.session_number);
   expect((await api.schedule(portableCharger)).body).toEqual({
     session_id: portableCharger,
     status: 'skipped',
@@ -45,7 +43,7 @@ test('the README walk-through', async () => {
   expect(first.body).toEqual({
     batch_id: '000001',
     state: 'collecting',
-    last_number: 1,
+    last_number: scheduled.session_number,
     sessions: [
       {
         session_id: ps4,
@@ -63,7 +61,7 @@ test('the README walk-through', async () => {
         is_irrelevant: false,
         is_payload_search: false,
         batch_id: '000001',
-        session_number: 1,
+        session_number: scheduled.session_number,
         events: [
           {
             // A hash of the UBI event's content: pinned, since a change would duplicate events on re-import.
@@ -78,31 +76,36 @@ test('the README walk-through', async () => {
       },
     ],
   });
-  const next = await api.page('batch_id=000001&after_number=1');
+  const next = await api.page(`batch_id=000001&after_number=${first.body.last_number}`);
   expect(next.body).toMatchObject({
     batch_id: '000001',
     state: 'collecting',
-    last_number: 2,
-    sessions: [{ session_id: iphoneHeadphones, search_query: 'iphone headphones', session_number: 2 }],
+    last_number: second.session_number,
+    sessions: [{ session_id: iphoneHeadphones, search_query: 'iphone headphones', session_number: second.session_number }],
   });
   expect(next.body.sessions[0].events.map((e: { event_type: string }) => e.event_type)).toEqual(['click', 'click']);
-  expect((await api.page('batch_id=000001&after_number=2')).body).toEqual({ batch_id: '000001', state: 'collecting', last_number: null, sessions: [] });
+  expect((await api.page(`batch_id=000001&after_number=${next.body.last_number}`)).body).toEqual({
+    batch_id: '000001',
+    state: 'collecting',
+    last_number: null,
+    sessions: [],
+  });
 
   const released = await api.release('demo-release-1');
   expect(released.status).toBe(200);
-  expect(released.body).toEqual({
-    release_id: 'demo-release-1',
-    batch_id: '000001',
-    released_at: expect.any(Number),
-    last_session_number: 2,
-  });
+  expect(released.body).toEqual({ release_id: 'demo-release-1', batch_id: '000001', released_at: expect.any(Number) });
   expect((await api.release('demo-release-1')).body).toEqual(released.body);
   const nothing = await api.release('demo-release-2');
   expect(nothing.status).toBe(404);
   expect(errorCode(nothing)).toBe('no_collecting_batch');
 
   // The next schedule opens batch 000002; events_limit caps the 34 events of "soundbar".
-  expect((await api.schedule(soundbar)).body).toEqual({ session_id: soundbar, status: 'scheduled', batch_id: '000002', session_number: 1 });
+  expect((await api.schedule(soundbar)).body).toEqual({
+    session_id: soundbar,
+    status: 'scheduled',
+    batch_id: '000002',
+    session_number: expect.any(Number),
+  });
   const soundbarPage = await api.page('batch_id=000002&events_limit=5');
   expect(soundbarPage.body.sessions[0]).toMatchObject({ session_id: soundbar, search_query: 'soundbar' });
   expect(soundbarPage.body.sessions[0].events).toHaveLength(5);

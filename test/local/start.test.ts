@@ -1,6 +1,6 @@
 /**
  * `npm start` as a user runs it (in a child process of its own group,
- * on free ports and a temporary DATA_DIR): it serves the demo data, its
+ * on free ports and a temporary DATA_DIR): it serves the demo data and the console, its
  * banner's curl lines work when pasted into a shell, it stops cleanly on
  * Ctrl-C (SIGINT) or SIGTERM, and a restart keeps the data without seeding again.
  */
@@ -94,6 +94,7 @@ async function runBannerCurls(output: string): Promise<unknown[]> {
 test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart does not seed again', async () => {
   running = await start();
   const banner = running.output();
+  expect(banner).toContain(`Console:  ${running.url}/ `);
   expect(banner).toContain(`OpenAPI:  ${running.url}/openapi.json`);
   expect(banner).toContain(`Data:     ${dataDir} (dynalite at http://127.0.0.1:`);
   expect(banner).toContain(`Sessions: ${DEMO_SESSIONS} in the store`);
@@ -109,12 +110,21 @@ test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart doe
   });
   expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name).sort()).toEqual([...LOCAL_BUCKETS].sort());
   await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKETS[0], Key: 'batches/kept.txt', Body: 'kept' }));
+  // The console is served, and a fresh store has no batch: npm start seeds sessions only.
+  const consolePage = await fetch(`${running.url}/`);
+  expect(consolePage.headers.get('content-type')).toBe('text/html; charset=utf-8');
+  expect(await consolePage.text()).toContain('<script type="module" src="/console/console.js">');
+  expect(await (await fetch(`${running.url}/console/api/batches`)).json()).toMatchObject({ batches: [] });
   // Schedule, page, release: in route order, each answers as the README says.
-  expect(await runBannerCurls(banner)).toEqual([
-    { session_id: DEMO_SESSION_IDS.ps4, status: 'scheduled', batch_id: '000001', session_number: 1 },
-    { batch_id: '000001', state: 'collecting', last_number: 1, sessions: [expect.objectContaining({ session_id: DEMO_SESSION_IDS.ps4 })] },
+  const answers = await runBannerCurls(banner);
+  expect(answers).toEqual([
+    { session_id: DEMO_SESSION_IDS.ps4, status: 'scheduled', batch_id: '000001', session_number: expect.any(Number) },
+    { batch_id: '000001', state: 'collecting', last_number: (answers[0] as { session_number: number }).session_number, sessions: [expect.objectContaining({ session_id: DEMO_SESSION_IDS.ps4 })] },
     expect.objectContaining({ release_id: 'demo-release-1', batch_id: '000001' }),
   ]);
+  expect(await (await fetch(`${running.url}/console/api/batches`)).json()).toMatchObject({
+    batches: [{ batch_id: '000001', state: 'released', release_id: 'demo-release-1', released_at: expect.any(Number) }],
+  });
   // Ctrl-C: SIGINT to npm, tsx and the server process at once.
   process.kill(-running.child.pid!, 'SIGINT');
   await running.exited;

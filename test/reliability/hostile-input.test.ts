@@ -1,5 +1,5 @@
 /**
- * Hostile input corpus (DESIGN invariant 6: bad input changes nothing and
+ * Hostile input corpus (guarantee 6 of the README: bad input changes nothing and
  * never yields a 5xx). Every HTTP case goes over real HTTP to the local server
  * (so the 1 MB body cap and the route table are in play); every import case
  * is one JSONL line (or one UBI document) fed to the import logic. Each HTTP case must get a 4xx

@@ -209,10 +209,12 @@ function drive(
 
 /** Every invariant over the whole store, the answers clients got, and a walk of every batch. */
 async function checkInvariants(baseUrl: string, seen: Observations, kinds: Map<string, SessionKind>): Promise<Record<string, number>> {
-  const { toRelease, toStoredSession } = await import('../../shared/data/items');
-  const { batchIndexKey, collectingPointerKey, isSessionSortKey, releaseKey } = await import('../../shared/data/keys');
+  const { toAssignment, toRelease, toStoredSession } = await import('../../shared/data/items');
+  const { assignmentKey, collectingPointerKey, isSessionSortKey, membershipKey, releaseKey } = await import('../../shared/data/keys');
+  const { shardOf } = await import('../../shared/domain/numbering');
   const { TABLE } = await import('../../shared/data/table');
-  const { store } = await import('../../shared/data/store-from-env');
+  const { sessionStore } = await import('../../shared/data/dynamo-store');
+  const store = sessionStore((await import('../../shared/data/store-from-env')).table);
   const fail = (message: string) => seen.violation(message);
 
   const { documentClient } = await import('../../shared/data/store-from-env');
@@ -220,39 +222,40 @@ async function checkInvariants(baseUrl: string, seen: Observations, kinds: Map<s
   const releaseSortKey = releaseKey('x')[TABLE.sortKey];
   const pointerKey = collectingPointerKey();
   const sessions = items.filter((item) => isSessionSortKey(item[TABLE.sortKey]));
+  const assignmentSortKey = assignmentKey('x')[TABLE.sortKey];
+  const assignmentItems = new Map(
+    items.filter((item) => item[TABLE.sortKey] === assignmentSortKey).map((item) => [item.session_id as string, item]),
+  );
+  const keyOf = (item: Record<string, unknown>) => `${item[TABLE.partitionKey]}|${item[TABLE.sortKey]}`;
+  const stored = new Set(items.map(keyOf));
   const releases = items.filter((item) => item[TABLE.sortKey] === releaseSortKey).map(toRelease);
   const pointer = await store.readPointer();
   if (items.filter((i) => i[TABLE.partitionKey] === pointerKey.PK && i[TABLE.sortKey] === pointerKey.SK).length !== 1) {
     fail('there is not exactly one collecting pointer');
   }
 
-  // Invariant 1: one assignment per session, one session per (batch, number), index attributes agree.
+  // Invariant 1: one assignment per session, one session per (batch, number), each listed in its shard.
   const byPlace = new Map<string, string>();
   const byBatch = new Map<string, Array<{ id: string; number: number; scheduledAt: number }>>();
   for (const item of sessions) {
-    const session = toStoredSession(item);
+    const held = assignmentItems.get(item.session_id as string);
+    const session = toStoredSession(item, held);
     const kind = kinds.get(session.session_id);
     const assignment = session.assignment;
-    if (!assignment) {
-      if (item.batch_id !== undefined || item.session_number !== undefined || item[TABLE.gsi1.partitionKey] !== undefined) {
-        fail(`${session.session_id} is half assigned: ${JSON.stringify({ batch_id: item.batch_id, session_number: item.session_number })}`);
-      }
-      continue;
-    }
+    if (!assignment) continue;
+    if (item.batch_id !== undefined) fail(`${session.session_id} carries an assignment on its session item, which the sharded layout never writes`);
     if (kind === 'payload' || kind === 'noEvents') fail(`${kind} session ${session.session_id} is in batch ${assignment.batchId}`);
-    const index = batchIndexKey(assignment.batchId, assignment.sessionNumber);
-    for (const [name, value] of Object.entries(index)) {
-      if (item[name] !== value) fail(`${session.session_id}: ${name} is ${item[name]}, its assignment says ${value}`);
-    }
+    const member = membershipKey(assignment.batchId, shardOf(session.session_id, store.shards), assignment.sessionNumber);
+    if (!stored.has(keyOf(member))) fail(`${session.session_id} is assigned ${JSON.stringify(toAssignment(held))} but not listed in its shard`);
     if (!Number.isInteger(assignment.sessionNumber) || assignment.sessionNumber < 1) fail(`${session.session_id} has number ${assignment.sessionNumber}`);
-    if (typeof item.scheduled_at !== 'number') fail(`${session.session_id} has no scheduled_at`);
+    if (typeof held?.scheduled_at !== 'number') fail(`${session.session_id} has no scheduled_at`);
     const place = `${assignment.batchId}/${assignment.sessionNumber}`;
     const other = byPlace.get(place);
     if (other) fail(`${other} and ${session.session_id} share ${place}`);
     byPlace.set(place, session.session_id);
     byBatch.set(assignment.batchId, [
       ...(byBatch.get(assignment.batchId) ?? []),
-      { id: session.session_id, number: assignment.sessionNumber, scheduledAt: item.scheduled_at },
+      { id: session.session_id, number: assignment.sessionNumber, scheduledAt: held!.scheduled_at as number },
     ]);
 
     // What clients were told about this session is what is stored.
@@ -308,12 +311,11 @@ async function checkInvariants(baseUrl: string, seen: Observations, kinds: Map<s
     fail(`the collecting pointer is released by ${pointer.release.releaseId} but its record is missing`);
   }
 
-  // Invariant 3, in the store: a released batch holds no session numbered past the release or
-  // assigned after the settle window; and in the answers: no request that started after a
-  // release returned landed in the released batch or an earlier one.
+  // Invariant 3, in the store: a released batch holds no session assigned after the settle
+  // window; and in the answers: no request that started after a release returned landed in
+  // the released batch or an earlier one.
   for (const release of releases) {
     for (const s of byBatch.get(release.batch_id) ?? []) {
-      if (s.number > release.last_session_number) fail(`${s.id} has number ${s.number} in ${release.batch_id}, past ${release.last_session_number}`);
       if (s.scheduledAt > release.released_at + SETTLE_SECONDS) {
         fail(`${s.id} was assigned to ${release.batch_id} at ${s.scheduledAt}, past the release (${release.released_at}) + ${SETTLE_SECONDS} s`);
       }

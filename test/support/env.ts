@@ -12,3 +12,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_METRICS_NAMESPACE = 'SessionImprovementTest';
+// Four shards rather than the deployed sixteen: every multi-shard path still runs, and a
+// crash can be injected at each of a release's calls in a few seconds.
+process.env.SHARD_COUNT ??= '4';

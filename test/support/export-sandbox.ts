@@ -30,10 +30,15 @@ export type SandboxAnswer =
 
 const MIB = 1024 * 1024;
 
+/** The table from the environment, loaded only when asked for: it requires TABLE_NAME. */
+async function tableStore() {
+  const [{ pagingStore }, { table }] = await Promise.all([import('../../shared/data/dynamo-store'), import('../../shared/data/store-from-env')]);
+  return pagingStore(table);
+}
+
 async function main() {
   const config = JSON.parse(process.argv[2]!) as SandboxConfig;
-  const store =
-    config.store === 'table' ? (await import('../../shared/data/store-from-env')).store : new SyntheticBatch(config.store.synthetic);
+  const store = config.store === 'table' ? await tableStore() : new SyntheticBatch(config.store.synthetic);
   const sink = s3Sink(createS3Client({ endpoint: process.env.S3_ENDPOINT }), process.env.EXPORT_BUCKET!);
   const handler = invocationHandler(exportTask({ store, sink, limits: config.limits }));
 

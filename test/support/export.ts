@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { getBatchPage } from '../../shared/domain/get-batch-page';
 import type { BatchSession, Release } from '../../shared/domain/model';
-import type { SessionStore } from '../../shared/domain/store';
+import type { PagingStore } from '../../shared/domain/store';
 import { batchPrefix, manifestKey, MAX_EVENTS_PER_SESSION, type Manifest } from '../../shared/export/layout';
 import { createS3Client } from '../../shared/export/s3-sink';
 import type { Session } from '../../shared/schemas';
@@ -74,7 +74,7 @@ export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).dige
  * with (last_number fed back as after_number), each session with up to one
  * event more than a line carries, so a longer session shows.
  */
-export async function walkBatch(store: SessionStore, batchId: string, limit = 100): Promise<BatchSession[]> {
+export async function walkBatch(store: PagingStore, batchId: string, limit = 100): Promise<BatchSession[]> {
   const sessions: BatchSession[] = [];
   let afterNumber = 0;
   for (;;) {

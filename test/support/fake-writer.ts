@@ -5,9 +5,6 @@ export function fakeWriter(parts: { putEvents?: ImportWriter['putEvents']; upser
   return {
     readImportState: async () => ({ assignments: new Map(), pointer: undefined }),
     putEvents: parts.putEvents ?? (async () => undefined),
-    upsertSession: async (...args) => {
-      await parts.upsertSession?.(...args);
-      return true;
-    },
+    upsertSession: async (...args) => void (await parts.upsertSession?.(...args)),
   };
 }

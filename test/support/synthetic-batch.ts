@@ -1,13 +1,13 @@
 /**
- * A released batch of any size with nothing stored: a SessionStore whose
+ * A released batch of any size with nothing stored: a PagingStore whose
  * sessions and events are made up from their index on demand, the same every
- * time. Numbers are sparse and end just below 2^53, as sharded numbering will
- * make them. It answers only what a page reads (the pointer, the batch
+ * time. Numbers are sparse and end just below 2^53, as sharded numbering
+ * makes them. It answers only what a page reads (the pointer, the batch
  * index, a session's partition); the export and the page walk it is compared
  * with both read through getBatchPage, so they see the same batch.
  */
 import { batchIdOf, type Assignment, type CollectingPointer, type StoredSession } from '../../shared/domain/model';
-import type { BatchEntry, SessionStore } from '../../shared/domain/store';
+import type { BatchEntry, PagingStore } from '../../shared/domain/store';
 import type { Event } from '../../shared/schemas';
 
 export interface SyntheticBatchOptions {
@@ -22,7 +22,9 @@ const BATCH_SEQ = 7;
 const STEP = 90_000_000_000;
 const RELEASED_AT = 1_790_000_000;
 
-export class SyntheticBatch implements SessionStore {
+export class SyntheticBatch implements PagingStore {
+  /** One shard: listBatchEntries ignores the range it is asked for. */
+  readonly shards = 1;
   readonly batchId = batchIdOf(BATCH_SEQ);
   readonly releaseId = 'synthetic-release';
   readonly releasedAt = RELEASED_AT;

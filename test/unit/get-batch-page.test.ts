@@ -3,6 +3,7 @@ import { BatchNotFound } from '../../shared/domain/errors';
 import { getBatchPage as getMeasuredPage, MAX_PAGE_BYTES, type PageRequest } from '../../shared/domain/get-batch-page';
 import type { BatchPage } from '../../shared/domain/model';
 import { releaseCollectingBatch } from '../../shared/domain/release-batch';
+import { shardOf } from '../../shared/domain/numbering';
 import { scheduleSession } from '../../shared/domain/schedule-session';
 import { MemorySessionStore } from '../support/memory-store';
 import { makeEvent, makeSession, uniqueId } from '../support/fixtures';
@@ -26,16 +27,23 @@ const request = (overrides: Partial<PageRequest> = {}): PageRequest => ({
 
 const jsonBytes = (page: BatchPage) => Buffer.byteLength(JSON.stringify(page));
 
+let clock = 1_700_000_000_000;
+/** Schedules one session on a clock a millisecond on each time: numbers rise in scheduling order. */
+const schedule = (id: string) => scheduleSession(store, id, { now: () => clock++ });
+
 /** Schedules `count` sessions with `events` events each and returns their ids in scheduling order. */
 async function scheduled(count: number, events = 1): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const id = seed(store, {}, events);
-    await scheduleSession(store, id);
+    await schedule(id);
     ids.push(id);
   }
   return ids;
 }
+
+/** The number a session was scheduled under. */
+const numberOf = (id: string | undefined) => store.assignmentOf(id!)!.sessionNumber;
 
 describe('getBatchPage: which batches exist', () => {
   test('with no batch at all, any id is BatchNotFound', async () => {
@@ -51,17 +59,17 @@ describe('getBatchPage: which batches exist', () => {
   );
 
   test('a released batch and the collecting one after it are both readable', async () => {
-    await scheduled(1);
+    const [first] = await scheduled(1);
     await releaseCollectingBatch(store, uniqueId('r'));
-    await scheduled(1);
-    await expect(getBatchPage(store, request({ batchId: '000001' }))).resolves.toMatchObject({ last_number: 1 });
-    await expect(getBatchPage(store, request({ batchId: '000002' }))).resolves.toMatchObject({ last_number: 1 });
+    const [second] = await scheduled(1);
+    await expect(getBatchPage(store, request({ batchId: '000001' }))).resolves.toMatchObject({ last_number: numberOf(first) });
+    await expect(getBatchPage(store, request({ batchId: '000002' }))).resolves.toMatchObject({ last_number: numberOf(second) });
     await expect(getBatchPage(store, request({ batchId: '000003' }))).rejects.toBeInstanceOf(BatchNotFound);
   });
 
   test('a known batch past its end is an empty page with last_number null', async () => {
-    await scheduled(2);
-    await expect(getBatchPage(store, request({ afterNumber: 2 }))).resolves.toEqual({
+    const ids = await scheduled(2);
+    await expect(getBatchPage(store, request({ afterNumber: numberOf(ids[1]) }))).resolves.toEqual({
       batch_id: '000001',
       state: 'collecting',
       last_number: null,
@@ -88,14 +96,15 @@ describe('getBatchPage: contents', () => {
     store.putSession(session);
     const events = [30, 10, 20].map((t) => makeEvent(session.session_id, { created_at: t, event_id: `e-${t}` }));
     store.putEvents(...events);
-    await scheduleSession(store, session.session_id);
+    await schedule(session.session_id);
+    const number = numberOf(session.session_id);
 
     const page = await getBatchPage(store, request({ eventsLimit: 2 }));
     expect(page).toEqual({
       batch_id: '000001',
       state: 'collecting',
-      last_number: 1,
-      sessions: [{ ...session, batch_id: '000001', session_number: 1, events: [events[1], events[2]] }],
+      last_number: number,
+      sessions: [{ ...session, batch_id: '000001', session_number: number, events: [events[1], events[2]] }],
     });
   });
 
@@ -109,13 +118,9 @@ describe('getBatchPage: contents', () => {
 
   test('limit and after_number page through the batch in ascending order', async () => {
     const ids = await scheduled(5);
-    const page = await getBatchPage(store, request({ afterNumber: 1, limit: 3 }));
-    expect(page.sessions.map((s) => [s.session_id, s.session_number])).toEqual([
-      [ids[1], 2],
-      [ids[2], 3],
-      [ids[3], 4],
-    ]);
-    expect(page.last_number).toBe(4);
+    const page = await getBatchPage(store, request({ afterNumber: numberOf(ids[0]), limit: 3 }));
+    expect(page.sessions.map((s) => [s.session_id, s.session_number])).toEqual(ids.slice(1, 4).map((id) => [id, numberOf(id)]));
+    expect(page.last_number).toBe(numberOf(ids[3]));
   });
 });
 
@@ -125,18 +130,19 @@ describe('getBatchPage: the page size cap', () => {
   });
 
   test('ends the page before the session that would cross maxBytes; last_number says where to go on', async () => {
-    await scheduled(4, 5);
+    const ids = await scheduled(4, 5);
+    const numbers = ids.map(numberOf);
     const whole = await getBatchPage(store, request());
-    const twoSessions: BatchPage = { ...whole, sessions: whole.sessions.slice(0, 2), last_number: 2 };
+    const twoSessions: BatchPage = { ...whole, sessions: whole.sessions.slice(0, 2), last_number: numbers[1]! };
     const maxBytes = jsonBytes(twoSessions) + 20; // room for two, not for three
 
     const first = await getBatchPage(store, request(), maxBytes);
-    expect(first.sessions.map((s) => s.session_number)).toEqual([1, 2]);
-    expect(first.last_number).toBe(2);
+    expect(first.sessions.map((s) => s.session_number)).toEqual(numbers.slice(0, 2));
+    expect(first.last_number).toBe(numbers[1]);
     expect(jsonBytes(first)).toBeLessThanOrEqual(maxBytes);
 
     const next = await getBatchPage(store, request({ afterNumber: first.last_number! }), maxBytes);
-    expect(next.sessions.map((s) => s.session_number)).toEqual([3, 4]);
+    expect(next.sessions.map((s) => s.session_number)).toEqual(numbers.slice(2));
   });
 
   test('a single session too big for a page comes alone with the events that fit and events_truncated', async () => {
@@ -148,12 +154,12 @@ describe('getBatchPage: the page size cap', () => {
     const page = await getBatchPage(store, request(), maxBytes);
     expect(page.sessions).toHaveLength(1);
     const [only] = page.sessions;
-    expect(only).toMatchObject({ session_id: big, session_number: 1, events_truncated: true });
+    expect(only).toMatchObject({ session_id: big, session_number: numberOf(big), events_truncated: true });
     expect(only!.events.length).toBeGreaterThan(0);
     expect(only!.events.length).toBeLessThan(50);
     // The events kept are the oldest ones.
     expect(only!.events).toEqual(whole.sessions[0]!.events.slice(0, only!.events.length));
-    expect(page.last_number).toBe(1);
+    expect(page.last_number).toBe(numberOf(big));
     expect(jsonBytes(page)).toBeLessThanOrEqual(maxBytes);
     expect(whole.sessions.every((s) => !('events_truncated' in s))).toBe(true);
   });
@@ -161,8 +167,9 @@ describe('getBatchPage: the page size cap', () => {
   // Regression: the envelope was measured with last_number null (4 bytes), so a page whose
   // last session number has 6+ digits could end up a few bytes over maxBytes.
   test('the cap holds exactly when session numbers are long', async () => {
+    // Sessions of a batch the counter layout numbered (before sharding), listed in its index.
     const sessions = [makeSession(), makeSession()];
-    await scheduleSession(store, seed(store)); // batch 000001 exists
+    store.setPointer({ batchSeq: 1, batchId: '000001', lastNumber: 1_000_000_001 });
     sessions.forEach((s, i) => {
       store.putSession(s, { batchId: '000001', sessionNumber: 1_000_000_000 + i });
       store.putEvents(makeEvent(s.session_id));
@@ -218,46 +225,67 @@ describe('getBatchPage: the page size cap', () => {
   });
 });
 
-describe('getBatchPage: index entries the session item does not hold (stale, as after a crash in dynalite)', () => {
+describe('getBatchPage: listings no assignment confirms (orphans of lost races, crashes, deadlines)', () => {
   test('a session listed under a released batch and under the next is served in the next only', async () => {
     const [first] = await scheduled(1);
     const moved = seed(store, {}, 1);
-    store.plantStaleEntry(moved, { batchId: '000001', sessionNumber: 521 });
+    store.plantOrphan(moved, { batchId: '000001', sessionNumber: numberOf(first) + 1 });
     await releaseCollectingBatch(store, uniqueId('r'));
-    await scheduleSession(store, moved);
+    await schedule(moved);
     const released = await getBatchPage(store, request({ batchId: '000001' }));
     expect(released.sessions.map((s) => s.session_id)).toEqual([first]);
-    expect(released.last_number).toBe(1);
+    expect(released.last_number).toBe(numberOf(first));
     const next = await getBatchPage(store, request({ batchId: '000002' }));
-    expect(next.sessions.map((s) => [s.session_id, s.session_number])).toEqual([[moved, 1]]);
+    expect(next.sessions.map((s) => [s.session_id, s.session_number])).toEqual([[moved, numberOf(moved)]]);
   });
 
-  test('a session listed twice in one batch is served once, under the number its item holds', async () => {
+  test('a session listed twice in one batch is served once, under the number its assignment holds', async () => {
     const [a, b] = await scheduled(2);
-    store.plantStaleEntry(b!, { batchId: '000001', sessionNumber: 1 });
+    store.plantOrphan(b!, { batchId: '000001', sessionNumber: numberOf(a) - 1 });
     const page = await getBatchPage(store, request());
     expect(page.sessions.map((s) => [s.session_id, s.session_number])).toEqual([
-      [a, 1],
-      [b, 2],
+      [a, numberOf(a)],
+      [b, numberOf(b)],
     ]);
   });
 
-  test('an entry for a session never assigned is not served', async () => {
-    await scheduled(1);
-    store.plantStaleEntry(seed(store, {}, 1), { batchId: '000001', sessionNumber: 2 });
+  test('a listing of a session never assigned is not served', async () => {
+    const [a] = await scheduled(1);
+    store.plantOrphan(seed(store, {}, 1), { batchId: '000001', sessionNumber: numberOf(a) + 1 });
     expect((await getBatchPage(store, request())).sessions).toHaveLength(1);
   });
 
-  test('a listing of stale entries only reads on, so an empty page still means the end of the batch', async () => {
-    const [a] = await scheduled(2);
-    for (const n of [3, 4, 5]) store.plantStaleEntry(a!, { batchId: '000001', sessionNumber: n });
-    const c = seed(store, {}, 1);
-    store.setPointer({ ...store.pointerNow()!, lastNumber: 5 });
-    await scheduleSession(store, c);
+  test('a listing of orphans only reads on, so an empty page still means the end of the batch', async () => {
+    const [a, b] = await scheduled(2);
+    for (const k of [1, 2, 3]) store.plantOrphan(a!, { batchId: '000001', sessionNumber: numberOf(b) + k });
+    const [c] = await scheduled(1);
+    expect(numberOf(c)).toBeGreaterThan(numberOf(b) + 3);
     store.calls.length = 0;
-    const page = await getBatchPage(store, request({ afterNumber: 2, limit: 2 }));
-    expect(page.sessions.map((s) => [s.session_id, s.session_number])).toEqual([[c, 6]]);
-    expect(store.calls.filter((c) => c === 'listBatchEntries')).toHaveLength(2);
-    expect(await getBatchPage(store, request({ afterNumber: 6, limit: 2 }))).toMatchObject({ last_number: null, sessions: [] });
+    const page = await getBatchPage(store, request({ afterNumber: numberOf(b), limit: 2 }));
+    expect(page.sessions.map((s) => [s.session_id, s.session_number])).toEqual([[c, numberOf(c)]]);
+    expect(store.calls.filter((call) => call === 'listBatchEntries')).toHaveLength(2);
+  });
+
+  test('a batch once opened with more shards than the setting: its extra shards are listed too, in one more round', async () => {
+    const wide = new MemorySessionStore(8);
+    let id = seed(wide, {}, 1);
+    while (shardOf(id, 8) < 2) id = seed(wide, {}, 1); // on a shard the narrower setting would not list
+    await scheduleSession(wide, id);
+    // The deployment's setting was lowered since; the batch keeps the shards it was opened with.
+    const narrow = Object.assign(Object.create(Object.getPrototypeOf(wide)), wide, { shards: 2 }) as MemorySessionStore;
+    narrow.calls.length = 0;
+    const page = await getBatchPage(narrow, request());
+    expect(page.sessions.map((s) => s.session_id)).toEqual([id]);
+    expect(narrow.calls.filter((call) => call === 'listBatchEntries')).toHaveLength(2);
+  });
+});
+
+describe('getBatchPage: payload searches', () => {
+  test('a session marked a payload search after it was scheduled (an import racing its schedule) is never served', async () => {
+    const [a, b] = await scheduled(2);
+    const { assignment: _, ...session } = (await store.findSession(b!))!.session;
+    store.putSession({ ...session, is_payload_search: true });
+    const page = await getBatchPage(store, request());
+    expect(page.sessions.map((s) => s.session_id)).toEqual([a]);
   });
 });

@@ -18,18 +18,32 @@ async function scheduleSome(count: number) {
 }
 
 describe('releaseCollectingBatch', () => {
-  test('releases the collecting batch: fences the pointer, writes the record, answers it', async () => {
+  test('releases the collecting batch: fences the pointer, then every shard, writes the records, answers it', async () => {
     await scheduleSome(3);
     const releaseId = uniqueId('r');
+    store.calls.length = 0;
     const release = await releaseCollectingBatch(store, releaseId, { now: clock(1_700_000_500) });
-    const expected = { release_id: releaseId, batch_id: '000001', released_at: 1_700_000_500, last_session_number: 3 };
+    const expected = { release_id: releaseId, batch_id: '000001', released_at: 1_700_000_500 };
     expect(release).toEqual(expected);
     expect(store.releaseRecord(releaseId)).toEqual(expected);
-    expect(store.pointerNow()).toEqual({
+    expect(store.pointerNow()).toMatchObject({
       batchSeq: 1,
       batchId: '000001',
-      lastNumber: 3,
+      shards: store.shards,
       release: { releaseId, releasedAt: 1_700_000_500, origin: 'workflow' },
+    });
+    expect(store.calls).toEqual(['readReleaseState', 'fencePointer', 'fenceShards', 'writeBatchRecord', 'writeRelease']);
+    for (let shard = 0; shard < store.shards; shard++) expect(store.shardNow(shard)).toMatchObject({ batchSeq: 1, releaseId });
+  });
+
+  test('a batch the counter layout numbered (before sharding) still answers its highest number', async () => {
+    store.setPointer({ batchSeq: 4, batchId: '000004', lastNumber: 17 });
+    const releaseId = uniqueId('r');
+    await expect(releaseCollectingBatch(store, releaseId, { now: clock(1_700_000_500) })).resolves.toEqual({
+      release_id: releaseId,
+      batch_id: '000004',
+      released_at: 1_700_000_500,
+      last_session_number: 17,
     });
   });
 
@@ -44,7 +58,8 @@ describe('releaseCollectingBatch', () => {
     store.calls.length = 0;
     await expect(releaseCollectingBatch(store, releaseId, { now: clock(1_700_000_900) })).resolves.toEqual(first);
     expect(store.calls).toEqual(['readReleaseState']);
-    expect(store.pointerNow()).toEqual({ batchSeq: 3, batchId: '000003', lastNumber: 1 });
+    expect(store.pointerNow()).toMatchObject({ batchSeq: 3, batchId: '000003' });
+    expect(store.pointerNow()?.release).toBeUndefined();
   });
 
   test('with no batch at all, or none since the last release, is NoCollectingBatch', async () => {
@@ -67,24 +82,24 @@ describe('releaseCollectingBatch', () => {
     expect(store.releaseRecord(releaseId)).toBeUndefined();
 
     const retried = await releaseCollectingBatch(store, releaseId, { now: clock(1_700_000_999) });
-    expect(retried).toEqual({ release_id: releaseId, batch_id: '000001', released_at: 1_700_000_500, last_session_number: 2 });
+    expect(retried).toEqual({ release_id: releaseId, batch_id: '000001', released_at: 1_700_000_500 });
     expect(store.releaseRecord(releaseId)).toEqual(retried);
   });
 
   test('another id meeting a fenced pointer writes the fencer’s record, then is NoCollectingBatch', async () => {
     await scheduleSome(1);
     const fencer = uniqueId('r');
-    await store.markReleased(store.pointerNow()!, { releaseId: fencer, releasedAt: 1_700_000_500, origin: 'workflow' });
+    await store.fencePointer(store.pointerNow()!, { releaseId: fencer, releasedAt: 1_700_000_500, origin: 'workflow' });
     const other = uniqueId('r');
     await expect(releaseCollectingBatch(store, other)).rejects.toBeInstanceOf(NoCollectingBatch);
-    expect(store.releaseRecord(fencer)).toEqual({ release_id: fencer, batch_id: '000001', released_at: 1_700_000_500, last_session_number: 1 });
+    expect(store.releaseRecord(fencer)).toEqual({ release_id: fencer, batch_id: '000001', released_at: 1_700_000_500 });
     expect(store.releaseRecord(other)).toBeUndefined();
   });
 
   test('losing the fence to a concurrent release is NoCollectingBatch, and the batch is the winner’s alone', async () => {
     await scheduleSome(1);
     const winner = uniqueId('r');
-    store.onFirstCall('markReleased', () => releaseCollectingBatch(store, winner));
+    store.onFirstCall('fencePointer', () => releaseCollectingBatch(store, winner));
     const loser = uniqueId('r');
     await expect(releaseCollectingBatch(store, loser)).rejects.toBeInstanceOf(NoCollectingBatch);
     expect(store.releaseRecord(winner)).toMatchObject({ batch_id: '000001' });
@@ -94,7 +109,7 @@ describe('releaseCollectingBatch', () => {
   test('when the pointer moves on to a new batch under it, releases that batch instead', async () => {
     await scheduleSome(1);
     // Between our read and our fence: batch 1 is released by another id and batch 2 opened.
-    store.onFirstCall('markReleased', async () => {
+    store.onFirstCall('fencePointer', async () => {
       await releaseCollectingBatch(store, uniqueId('r'));
       await scheduleSome(2);
     });
@@ -102,7 +117,6 @@ describe('releaseCollectingBatch', () => {
     await expect(releaseCollectingBatch(store, releaseId)).resolves.toMatchObject({
       release_id: releaseId,
       batch_id: '000002',
-      last_session_number: 2,
     });
   });
 
@@ -110,7 +124,7 @@ describe('releaseCollectingBatch', () => {
     await scheduleSome(1);
     let busy = false;
     store.beforeCall = async (method) => {
-      if (method !== 'markReleased' || busy) return;
+      if (method !== 'fencePointer' || busy) return;
       busy = true;
       await releaseCollectingBatch(store, uniqueId('r'));
       await scheduleSome(1);

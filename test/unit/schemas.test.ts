@@ -1,12 +1,6 @@
 import * as v from 'valibot';
-import {
-  BatchPageQuery,
-  describeIssues,
-  Event,
-  ReleaseBatchBody,
-  ScheduleSessionBody,
-  Session,
-} from '../../shared/schemas';
+import { Event, Session } from '../../shared/data-schemas';
+import { BatchPageQuery, describeIssues, EVENT_FIELDS, ReleaseBatchBody, ScheduleSessionBody, SESSION_FIELDS } from '../../shared/schemas';
 
 /** The sentence a client gets for this input, or the parsed value if it is valid. */
 function parse<T extends v.GenericSchema>(schema: T, input: unknown): { ok: v.InferOutput<T> } | { error: string } {
@@ -141,4 +135,9 @@ describe('BatchPageQuery', () => {
     expect(parse(BatchPageQuery, {})).toEqual({ error: 'batch_id is required' });
     expect(parse(BatchPageQuery, { batch_id: '000001', page: '2' })).toEqual({ error: 'unknown field "page"' });
   });
+});
+
+test('the field lists the data layer maps items with are the schemas’ fields, in their order', () => {
+  expect(SESSION_FIELDS).toEqual(Object.keys(Session.entries));
+  expect(EVENT_FIELDS).toEqual(Object.keys(Event.entries));
 });

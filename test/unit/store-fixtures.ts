@@ -5,7 +5,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoSessionStore } from '../../shared/data/dynamo-store';
+import { sessionStore, tableOf } from '../../shared/data/dynamo-store';
 import { eventItem, sessionItem } from '../../shared/data/items';
 import type { Session } from '../../shared/schemas';
 
@@ -17,7 +17,7 @@ export const db = DynamoDBDocumentClient.from(
   { marshallOptions: { removeUndefinedValues: true } },
 );
 export const ddb = mockClient(db);
-export const store = new DynamoSessionStore(db, TABLE_NAME);
+export const store = sessionStore(tableOf(db, TABLE_NAME, { shards: 4 }));
 
 export const conditionFailed = () => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 

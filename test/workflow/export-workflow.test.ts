@@ -19,7 +19,8 @@ import {
   type ReleaseRunOptions,
   type SynthesizedStateMachine,
 } from '../../infra/local/stepfunctions/state-machine';
-import { store } from '../../shared/data/store-from-env';
+import { pagingStore } from '../../shared/data/dynamo-store';
+import { table } from '../../shared/data/store-from-env';
 import { ServiceUnavailable } from '../../shared/domain/errors';
 import { EXPORT_FUNCTION } from '../../shared/export/export-function';
 import { EXPORT_TIME_RESERVE_MS, exportTask } from '../../shared/export/export-task';
@@ -28,6 +29,8 @@ import { s3Sink } from '../../shared/export/s3-sink';
 import { invocationHandler } from '../../shared/http/middleware';
 import { createTestBucket, expectedLine, exportDirect, readExport, testBucket, testS3, walkBatch } from '../support/export';
 import { createTestTable, releaseDirect, scheduleOverHttp, seedSession, uniqueId } from '../support/handlers';
+
+const store = pagingStore(table);
 
 let machine: SynthesizedStateMachine;
 

@@ -82,9 +82,11 @@ const WHOLE_ITEMS = new Set([undefined, 'ALL_ATTRIBUTES', 'ALL_PROJECTED_ATTRIBU
 export const narrowsAttributes = (request: Body): boolean =>
   PROJECTION_FIELDS.some((field) => field in request) || !WHOLE_ITEMS.has(request.Select as string | undefined);
 
+/** True when a read has a filter. */
+export const filters = (request: Body): boolean => FILTER_FIELDS.some((field) => field in request);
+
 /** True when a read returns less than what it reads: a filter, a projection, or a count. */
-export const narrowsItems = (request: Body): boolean =>
-  narrowsAttributes(request) || FILTER_FIELDS.some((field) => field in request);
+export const narrowsItems = (request: Body): boolean => narrowsAttributes(request) || filters(request);
 
 /**
  * The same Query or Scan returning every item it reads. DynamoDB developer guide, "DynamoDB read

@@ -15,7 +15,7 @@ import {
   type Charge,
   type Partition,
 } from './capacity';
-import { narrowsAttributes, narrowsItems, queryPartitionValue, readingEverything, valueAfterUpdate } from './expressions';
+import { filters, narrowsAttributes, narrowsItems, queryPartitionValue, readingEverything, valueAfterUpdate } from './expressions';
 import { IndexLag } from './index-lag';
 import { ItemLocks } from './item-locks';
 import { itemSize } from './item-size';
@@ -271,24 +271,30 @@ export class Realism {
     if (refused) return refused;
 
     const lagging = index && (this.options.indexLagMs ?? 0) > 0 ? indexId(schema.name, index.name) : undefined;
-    if (lagging && narrowsAttributes(request)) {
+    if (lagging && narrowsAttributes(request) && (filters(request) || request.Select === 'COUNT')) {
       return reply(400, {
         __type: VALIDATION,
-        message: 'dynamo-realism: with index lag on, an index Query must return whole entries (no ProjectionExpression, AttributesToGet or Select), so that the proxy can tell which to hide.',
+        message: 'dynamo-realism: with index lag on, an index Query may project or filter its entries, not both, and not count them, so that the proxy can tell which to hide.',
       });
     }
     const answer = await forward();
     if (answer.status !== 200) return answer;
 
     const returned = (answer.body.Items ?? []) as Item[];
-    const hidden = (item: Item) => lagging !== undefined && this.lag.isHidden(lagging, keyId(schema.name, keyOf(schema, item)!));
     // DynamoDB developer guide, "DynamoDB read and write operations": a Query adds up the sizes of all the items it
     // reads (filtered out or not) and rounds the sum up to 4 KB once. An entry the index does not show yet is not read.
     const read = narrowsItems(request) ? await this.readEverything('Query', request) : returned;
+    // A projected entry may lack the keys that tell it apart: without a filter, the whole entries read above
+    // are the returned ones, in the same order (unless a write landed in between, which is refused).
+    const whole = lagging && narrowsAttributes(request) ? read : returned;
+    if (whole.length !== returned.length) {
+      return reply(400, { __type: VALIDATION, message: 'dynamo-realism: the index changed while a projected Query was matched up; retry it.' });
+    }
+    const hidden = (item: Item) => lagging !== undefined && this.lag.isHidden(lagging, keyId(schema.name, keyOf(schema, item)!));
     const bytes = sumSizes(read.filter((item) => !hidden(item)));
     this.bill('Query', [{ ...partition, kind: 'read', units: readUnits(bytes, request.ConsistentRead === true) }]);
 
-    const visible = returned.filter((item) => !hidden(item));
+    const visible = returned.filter((_, i) => !hidden(whole[i]!));
     if (visible.length === returned.length) return answer;
     const dropped = returned.length - visible.length;
     return reply(200, {
