@@ -2,7 +2,8 @@ import { pagingStore } from '../shared/data/dynamo-store';
 import { table } from '../shared/data/store-from-env';
 import { requireEnv } from '../shared/config';
 import { exportTask } from '../shared/export/export-task';
-import { createS3Client, s3Sink } from '../shared/export/s3-sink';
+import { createS3Client } from '../shared/s3-client';
+import { s3Sink } from '../shared/export/s3-sink';
 import { invocationHandler } from '../shared/http/middleware';
 
 const sink = s3Sink(createS3Client({ endpoint: process.env.S3_ENDPOINT || undefined }), requireEnv('EXPORT_BUCKET'));

@@ -20,9 +20,11 @@ import type { Construct } from 'constructs';
 import { checkShardCount, DEFAULT_SHARDS } from '../shared/domain/numbering';
 import { KEY_ATTRIBUTE_TYPES, TABLE } from '../shared/data/table';
 import { EXPORT_FUNCTION } from '../shared/export/export-function';
+import { INGEST_FUNCTION } from '../shared/ingest/ingest-function';
 import { ROUTES, type Route } from '../shared/routes';
 import { ApiReleaseTrigger } from './constructs/api-release-trigger';
 import { HandlerFunction } from './constructs/handler-function';
+import { IngestPipeline } from './constructs/ingest-pipeline';
 import { vendedLogGroupName } from './constructs/log-names';
 import { checkScheduleExpression } from './schedule-expression';
 import { OperationsAlarms } from './constructs/operations-alarms';
@@ -112,6 +114,7 @@ export class SessionImprovementStack extends Stack {
   readonly functions: Record<Route['name'], HandlerFunction>;
   readonly exportBucket: s3.Bucket;
   readonly exportFunction: HandlerFunction;
+  readonly ingest: IngestPipeline;
   readonly api: apigw.HttpApi;
   readonly workflow: ReleaseWorkflow;
 
@@ -188,7 +191,7 @@ export class SessionImprovementStack extends Stack {
       eventPattern: { source: [BATCH_RELEASED.source] },
       retention: Duration.days(ARCHIVE_RETENTION_DAYS),
     });
-    // Who read which export: the training data's audit trail.
+    // Who read which export or ingest object: the training data's audit trail.
     const exportAccessLogs = new s3.Bucket(this, 'ExportAccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
@@ -224,6 +227,8 @@ export class SessionImprovementStack extends Stack {
     });
     this.exportFunction.bindTable(this.table, EXPORT_FUNCTION.tableAccess);
     this.exportFunction.bindBucket(this.exportBucket, EXPORT_FUNCTION.bucketAccess, 'EXPORT_BUCKET');
+
+    this.ingest = new IngestPipeline(this, 'Ingest', { table: this.table, shardCount, accessLogs: exportAccessLogs, removalPolicy });
 
     this.workflow = new ReleaseWorkflow(this, 'ReleaseWorkflow', {
       releaseFunction: this.functions.ReleaseBatch.function,
@@ -267,11 +272,14 @@ export class SessionImprovementStack extends Stack {
         ),
         // Invoked by the workflow like ReleaseBatch: a retried ServiceUnavailable counts as an error; WorkflowFailed alarms.
         [EXPORT_FUNCTION.name]: { fn: this.exportFunction.function, errorsMeanCrash: false },
+        // Failed messages are answered as partial batch failures, not thrown: its Errors are crashes (timeouts, memory).
+        [INGEST_FUNCTION.name]: { fn: this.ingest.function.function, errorsMeanCrash: true },
       },
       apiStage: stage,
       stateMachine: this.workflow.stateMachine,
       deadLetterQueue: deadLetters,
       apiReleaseDeadLetters: apiReleases.deadLetterQueue,
+      ingestDeadLetters: this.ingest.deadLetters,
       alarmEmail: props.alarmEmail,
     });
 
@@ -279,6 +287,7 @@ export class SessionImprovementStack extends Stack {
       functions: {
         ...Object.fromEntries(Object.entries(this.functions).map(([name, h]) => [name, h.function])),
         [EXPORT_FUNCTION.name]: this.exportFunction.function,
+        [INGEST_FUNCTION.name]: this.ingest.function.function,
       },
       apiStage: stage,
       stateMachine: this.workflow.stateMachine,
@@ -292,6 +301,10 @@ export class SessionImprovementStack extends Stack {
     new CfnOutput(this, 'ExportBucketName', {
       value: this.exportBucket.bucketName,
       description: 'Where each released batch is exported: s3://<bucket>/batches/<batch_id>/ (manifest.json last)',
+    });
+    new CfnOutput(this, 'IngestBucketName', {
+      value: this.ingest.bucket.bucketName,
+      description: 'Objects created under incoming/jsonl/ or incoming/ubi/ are imported; reports under reports/',
     });
     new CfnOutput(this, 'AlarmTopicArn', {
       value: alarms.topic.topicArn,

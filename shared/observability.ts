@@ -14,7 +14,16 @@ export const METRICS_NAMESPACE = 'SessionImprovement';
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
 export const countMetric = (
-  name: 'SessionScheduled' | 'SessionAlreadyScheduled' | 'BatchReleased' | 'SessionsPaged' | 'SessionsExported' | 'PartsExported',
+  name:
+    | 'SessionScheduled'
+    | 'SessionAlreadyScheduled'
+    | 'BatchReleased'
+    | 'SessionsPaged'
+    | 'SessionsExported'
+    | 'PartsExported'
+    | 'SessionsIngested'
+    | 'EventsIngested'
+    | 'LinesRejected',
   value = 1,
 ) => metrics.addMetric(name, MetricUnit.Count, value);
 

@@ -5,7 +5,16 @@
  */
 
 /** DynamoDB actions, as IAM names them without the `dynamodb:` prefix. */
-export type DynamoAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem';
+export type DynamoAction = 'GetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'BatchGetItem' | 'BatchWriteItem';
+
+/** S3 actions, as IAM names them without the `s3:` prefix (GetObject also allows HeadObject). */
+export type S3Action = 'GetObject' | 'PutObject' | 'AbortMultipartUpload';
+
+/**
+ * Exactly the S3 actions a function calls, by key prefix of its bucket: each
+ * entry grants `actions` on `<prefix>*` and nothing else.
+ */
+export type BucketAccess = readonly { prefix: string; actions: readonly S3Action[] }[];
 
 /**
  * Exactly the DynamoDB actions a handler calls: on the table's items, and on

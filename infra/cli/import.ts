@@ -1,5 +1,6 @@
 /**
- * `npm run import -- [--format jsonl|ubi] FILE` (or `-` for stdin): loads
+ * `npm run import -- [--format jsonl|ubi] FILE` (or `-` for stdin, or
+ * `s3://bucket/key`; `.gz` is gunzipped): loads
  * sessions and their events into the local store `npm start` runs, or, with
  * DYNAMODB_ENDPOINT and TABLE_NAME, into any table (one in AWS included).
  *
@@ -12,7 +13,10 @@
  * (importing again is safe). Skipped UBI events (searches that name no
  * object, …) are reported but are not errors.
  */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../../shared/data/client';
 import { SessionWriter } from '../../shared/data/session-writer';
@@ -20,9 +24,15 @@ import { importSessions } from '../../shared/ingest/jsonl';
 import { printable } from '../../shared/ingest/lines';
 import type { ImportProgress, ImportReport, RejectedLine } from '../../shared/ingest/run';
 import { describeSkipped, importUbi } from '../../shared/ingest/ubi';
+import { createS3Client } from '../../shared/s3-client';
+import { LOCAL_DEFAULTS, localStoreEndpoint, portFromEnv } from '../local/local-config';
 import { checkTarget, resolveTarget, TARGET_HELP } from './target';
 
-const USAGE = `Usage: npm run import -- [--format jsonl|ubi] FILE   (FILE may be "-" for stdin)
+const USAGE = `Usage: npm run import -- [--format jsonl|ubi] FILE   (FILE may be "-" for stdin, or s3://bucket/key)
+
+FILE (or the object) is gunzipped when its name ends in .gz. s3://bucket/key is read
+from S3 with your AWS credentials, or from the local S3 server of \`npm start\` when the
+target is the local store, or from S3_ENDPOINT when set.
 
 --format jsonl (default): one JSON object per line: a session (session_id,
 search_query, created_at, search_results, optional search_meta, payload_filter,
@@ -62,7 +72,7 @@ async function main(): Promise<number> {
   await checkTarget(target);
   const db = createDocumentClient({ endpoint });
   try {
-    const source = file === '-' ? process.stdin : createReadStream(file);
+    const source = await openInput(file);
     const progress = progressPrinter();
     const input = file === '-' ? 'stdin' : printable(file);
     process.stderr.write(`Importing ${input} into table "${tableName}" at ${endpoint}\n`);
@@ -101,6 +111,26 @@ async function main(): Promise<number> {
   } finally {
     db.destroy();
   }
+}
+
+/**
+ * The bytes of FILE: stdin for "-", an object for s3://bucket/key (from S3, or
+ * from the local S3 server when the target is the local store, or from
+ * S3_ENDPOINT), else a file; gunzipped when the name ends in .gz.
+ */
+async function openInput(file: string): Promise<AsyncIterable<Uint8Array>> {
+  if (file === '-') return process.stdin;
+  let raw: Readable;
+  const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(file);
+  if (s3) {
+    const local = process.env.DYNAMODB_ENDPOINT ? undefined : localStoreEndpoint(portFromEnv('S3_PORT', LOCAL_DEFAULTS.s3Port));
+    const client = createS3Client({ endpoint: process.env.S3_ENDPOINT || local });
+    const { Body } = await client.send(new GetObjectCommand({ Bucket: s3[1], Key: s3[2] }));
+    raw = Body as Readable;
+  } else {
+    raw = createReadStream(file);
+  }
+  return file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
 }
 
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;

@@ -8,7 +8,7 @@
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { createDynamoClient } from '../../shared/data/client';
 import { tableStatus } from '../../shared/data/table-status';
-import { createS3Client } from '../../shared/export/s3-sink';
+import { createS3Client } from '../../shared/s3-client';
 import { LOCAL_DEFAULTS, localStoreEndpoint, portFromEnv } from '../local/local-config';
 
 export interface Target {

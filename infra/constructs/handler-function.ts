@@ -14,9 +14,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
 import { TABLE } from '../../shared/data/table';
-import type { BucketAccess } from '../../shared/export/export-function';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../shared/observability';
-import type { TableAccess } from '../../shared/routes';
+import type { BucketAccess, TableAccess } from '../../shared/routes';
 import { BUNDLING, LAMBDA_NODE_MAJOR, PROJECT_ROOT } from '../bundling';
 
 const RUNTIMES: Record<number, lambda.Runtime> = { 22: lambda.Runtime.NODEJS_22_X };
@@ -120,21 +119,21 @@ export class HandlerFunction extends Construct {
 
   /**
    * Gives the function a bucket: its name in `environmentVariable`, and
-   * exactly the listed actions on the objects under the access's prefix
-   * (grantPut would add s3:PutObjectLegalHold, PutObjectRetention,
-   * PutObjectTagging, PutObjectVersionTagging and s3:Abort*).
+   * exactly the listed actions on the objects under each prefix (grantPut
+   * would add s3:PutObjectLegalHold, PutObjectRetention, PutObjectTagging,
+   * PutObjectVersionTagging and s3:Abort*; grantRead every key and s3:List*).
    */
   bindBucket(bucket: s3.IBucket, access: BucketAccess, environmentVariable: string): void {
     this.function.addEnvironment(environmentVariable, bucket.bucketName);
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: access.actions.map((action) => `s3:${action}`),
-        resources: [bucket.arnForObjects(`${access.prefix}*`)],
-      }),
-    );
-    Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).resolve((bucket.node.defaultChild as s3.CfnBucket).logicalId)}.Arn>/${access.prefix}*]`,
-      reason: `Objects under ${access.prefix} only: their keys are made at run time (one per part and the manifest).`,
-    });
+    const bucketId = Stack.of(this).resolve((bucket.node.defaultChild as s3.CfnBucket).logicalId);
+    for (const { prefix, actions } of access) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: actions.map((action) => `s3:${action}`), resources: [bucket.arnForObjects(`${prefix}*`)] }),
+      );
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+        reason: `Objects under ${prefix} only: their keys are made at run time.`,
+      });
+    }
   }
 }

@@ -3,7 +3,8 @@
  * what API callers see (5xx answers, and the handlers' own failures by code:
  * a bug, or an outage that lasts), functions that crash or are throttled,
  * failed or timed-out workflow executions, and schedule firings that landed
- * in the dead-letter queue. All of them notify one encrypted SNS topic.
+ * in the dead-letter queue, ingest objects that kept failing or had lines
+ * rejected. All of them notify one encrypted SNS topic.
  */
 import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
@@ -39,6 +40,8 @@ export interface OperationsAlarmsProps {
   deadLetterQueue: sqs.IQueue;
   /** Releases made over the API that the stream could not hand to the workflow. */
   apiReleaseDeadLetters: sqs.IQueue;
+  /** Ingest messages (objects to import) that kept failing. */
+  ingestDeadLetters: sqs.IQueue;
   /**
    * An address subscribed to the alarm topic (it must confirm the subscription).
    * @default - no subscription; synth warns that the alarms reach nobody
@@ -64,6 +67,10 @@ const requestFailed = (code: string) =>
     period: PERIOD,
     statistic: 'Sum',
   });
+
+/** A count the handlers publish (shared/observability.ts countMetric), summed per period. */
+const serviceMetric = (metricName: string) =>
+  new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAME }, period: PERIOD, statistic: 'Sum' });
 
 export class OperationsAlarms extends Construct {
   readonly topic: sns.Topic;
@@ -136,6 +143,16 @@ export class OperationsAlarms extends Construct {
       'ApiReleaseDeadLetters',
       props.apiReleaseDeadLetters.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
       'A release made over the API could not start the workflow that announces it (dead-letter queue)',
+    );
+    this.alarm(
+      'IngestDeadLetters',
+      props.ingestDeadLetters.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
+      'An object of the ingest bucket could not be imported after every retry (dead-letter queue): see its report and the function logs',
+    );
+    this.alarm(
+      'IngestRejectedLines',
+      serviceMetric('LinesRejected'),
+      'An object of the ingest bucket had lines the import rejected: its report under reports/ names each one and why',
     );
   }
 

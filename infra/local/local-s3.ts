@@ -38,7 +38,9 @@ export async function startLocalS3(options: { port?: number; directory: string; 
     port,
     onObjectCreated(listener) {
       s3rver.on('event', (event: S3rverEvent) => {
-        for (const record of event.Records) listener(record.s3.bucket.name, record.s3.object.key);
+        for (const record of event.Records) {
+          if (record.eventName.startsWith('ObjectCreated:')) listener(record.s3.bucket.name, record.s3.object.key);
+        }
       });
     },
     close: () =>

@@ -9,6 +9,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createDocumentClient } from '../../shared/data/client';
+import { SessionWriter } from '../../shared/data/session-writer';
+import { createS3Client } from '../../shared/s3-client';
 import { countSessions } from '../../shared/data/session-count';
 import { ROUTES, type Route } from '../../shared/routes';
 import { CONSOLE_PATH, createConsolePages } from './console/pages';
@@ -73,7 +75,17 @@ async function main(): Promise<void> {
     await ensureTable(store.endpoint, tableName);
     const { seeded, sessions } = await seedAndCount(store.endpoint, tableName);
     process.off('uncaughtException', storeFailed);
+    // Loaded now, not at the top: it loads Powertools, which reads the variables set above.
+    const { ingestLocally } = await import('./local-ingest');
+    const ingest = ingestLocally({
+      server: s3,
+      bucket: LOCAL_DEFAULTS.ingestBucket,
+      s3: createS3Client({ endpoint: s3.endpoint }),
+      writer: new SessionWriter(createDocumentClient({ endpoint: store.endpoint }), tableName),
+      print: (line) => process.stdout.write(`${line}\n`),
+    });
     printBanner({ server, store, s3, tableName, dataDir, seeded, sessions });
+    await ingest.catchUp();
   } catch (error) {
     await server?.close();
     await s3?.close();
@@ -133,6 +145,9 @@ function printBanner({ server, store, s3, tableName, dataDir, seeded, sessions }
     'Try:',
     ...ROUTES.map((route) => `  ${curlFor(server.url, route)}`),
     `Release, export and announce the collecting batch: npm run workflow (the export goes to s3://${LOCAL_DEFAULTS.exportBucket}/batches/<batch_id>/)`,
+    `Import an object: put it under s3://${LOCAL_DEFAULTS.ingestBucket}/incoming/jsonl/ (or incoming/ubi/), e.g.`,
+    `  aws s3 cp sessions.jsonl s3://${LOCAL_DEFAULTS.ingestBucket}/incoming/jsonl/ --endpoint-url ${s3.endpoint}`,
+    `  (its report: s3://${LOCAL_DEFAULTS.ingestBucket}/reports/incoming/jsonl/sessions.jsonl.json)`,
     'Ctrl-C stops the server; the data is kept.',
     '',
   ];

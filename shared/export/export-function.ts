@@ -4,17 +4,8 @@
  * `bucketAccess`, and test/integration/grants.test.ts records every call the
  * export makes and fails when calls and grants differ.
  */
-import type { TableAccess } from '../routes';
+import type { BucketAccess, TableAccess } from '../routes';
 import { EXPORT_PREFIX } from './layout';
-
-/** S3 actions, as IAM names them without the `s3:` prefix. */
-export type S3Action = 'PutObject' | 'AbortMultipartUpload';
-
-export interface BucketAccess {
-  /** The only keys the function may touch: `<prefix>*`. */
-  prefix: string;
-  actions: readonly S3Action[];
-}
 
 export const EXPORT_FUNCTION = {
   name: 'ExportBatch',
@@ -24,7 +15,7 @@ export const EXPORT_FUNCTION = {
   tableAccess: { table: ['GetItem', 'Query'], index: ['Query'] } satisfies TableAccess,
   // PutObject covers the multipart calls that build an object (Create, UploadPart, Complete);
   // AbortMultipartUpload gives up a part the export stops writing.
-  bucketAccess: { prefix: EXPORT_PREFIX, actions: ['PutObject', 'AbortMultipartUpload'] } satisfies BucketAccess,
+  bucketAccess: [{ prefix: EXPORT_PREFIX, actions: ['PutObject', 'AbortMultipartUpload'] }] satisfies BucketAccess,
   /** Each workflow loop is one call: shorter calls redo less when one is killed, longer ones loop less. */
   timeoutSeconds: 300,
   /** Lambda's CPU grows with memory: gzip and JSON are the export's own work. */

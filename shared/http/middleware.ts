@@ -81,11 +81,11 @@ export function httpHandler(
 }
 
 /**
- * For invocations that are not HTTP (Step Functions): the base stack, and
+ * For invocations that are not HTTP (Step Functions, SQS): the base stack, and
  * failures counted and logged like HTTP ones, then rethrown as they are so the
  * caller can catch or retry them by name.
  */
-export function invocationHandler<TResult>(handle: (event: unknown, context: Context) => Promise<TResult>) {
+export function invocationHandler<TResult, TEvent = unknown>(handle: (event: TEvent, context: Context) => Promise<TResult>) {
   return baseStack(handle).use({ onError: async ({ error }) => void recordFailure(error) });
 }
 

@@ -33,16 +33,22 @@ export async function importSessions(
   let chunk: ValidLine[] = [];
   let chunkEvents = 0;
 
-  const flush = async () => {
-    if (chunk.length === 0) return;
+  const startAfterLine = options.startAfterLine ?? 0;
+  /** Writes the chunk; true when the caller asks to stop there. */
+  const flush = async (): Promise<boolean> => {
+    if (chunk.length === 0) return false;
     const lines = chunk;
     chunk = [];
     chunkEvents = 0;
     await write(lines);
+    return options.shouldStop?.() ?? false;
   };
 
   for await (const bytes of splitLines(source)) {
     const line = ++report.lines;
+    // A resumed import: an earlier call imported the lines before. (A session_id repeated across
+    // the two calls is then not noticed: its later line is imported, where one call rejects it.)
+    if (line <= startAfterLine) continue;
     const parsed = parseLine(bytes);
     if (parsed === BLANK) continue;
     if ('reason' in parsed) {
@@ -57,7 +63,10 @@ export async function importSessions(
     seen.set(parsed.session.session_id, line);
     chunk.push({ line, ...parsed });
     chunkEvents += parsed.events.length;
-    if (chunk.length >= chunkSessions || chunkEvents >= CHUNK_EVENTS) await flush();
+    if ((chunk.length >= chunkSessions || chunkEvents >= CHUNK_EVENTS) && (await flush())) {
+      report.stoppedAfterLine = line;
+      return report;
+    }
   }
   await flush();
   return report;

@@ -25,6 +25,8 @@ export interface ImportReport extends Omit<ImportProgress, 'rejected'> {
   rejected: RejectedLine[];
   /** Lines left out on purpose, not errors: their session is in a released batch, which never changes. */
   skippedLines: RejectedLine[];
+  /** Set when shouldStop ended the import: every line up to this one is imported, the rest is not read. */
+  stoppedAfterLine?: number;
 }
 
 export interface ImportOptions {
@@ -38,6 +40,10 @@ export interface ImportOptions {
   onReject?: (rejected: RejectedLine) => void;
   /** Called for each skipped line (a session of a released batch), as soon as it is found. */
   onSkip?: (skipped: RejectedLine) => void;
+  /** Lines up to and including this one are read but not imported: an earlier call did (an object resumed). */
+  startAfterLine?: number;
+  /** Checked after each chunk is written: true ends the import there, and the report's stoppedAfterLine says where. */
+  shouldStop?: () => boolean;
 }
 
 export type ImportWriter = Pick<SessionWriter, 'putEvents' | 'upsertSession' | 'readImportState'>;

@@ -52,6 +52,8 @@ export interface UbiImportReport {
   rejected: RejectedLine[];
   /** Queries whose session is in a released batch, which an import never changes. */
   skippedLines: RejectedLine[];
+  /** As ImportReport's: set when shouldStop ended the import. */
+  stoppedAfterLine?: number;
 }
 
 /** OpenSearch `date` fields default to ISO-8601 or epoch milliseconds. */

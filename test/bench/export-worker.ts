@@ -23,7 +23,7 @@ import { readFileSync } from 'node:fs';
 import { buildLambdaContext } from '../../infra/local/lambda-event';
 import { EXPORT_FUNCTION } from '../../shared/export/export-function';
 import type { Manifest } from '../../shared/export/layout';
-import { createS3Client } from '../../shared/export/s3-sink';
+import { createS3Client } from '../../shared/s3-client';
 import { expectStatus, invokePage, loadHandlers } from './invoke';
 import { answerParent } from './workers';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { LOCAL_BUCKETS, LOCAL_DEFAULTS } from '../../infra/local/local-config';
 import { startLocalS3 } from '../../infra/local/local-s3';
-import { createS3Client } from '../../shared/export/s3-sink';
+import { createS3Client } from '../../shared/s3-client';
 import { manifestKey, partKey } from '../../shared/export/layout';
 import { createTestBucket, exportKeys, readExport, seedReleasedBatch, testBucket } from '../support/export';
 import { createTestTable, scheduleOverHttp, seedSession } from '../support/handlers';

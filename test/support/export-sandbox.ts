@@ -13,7 +13,8 @@ import { buildLambdaContext } from '../../infra/local/lambda-event';
 import { EXPORT_FUNCTION } from '../../shared/export/export-function';
 import type { PartLimits } from '../../shared/export/layout';
 import { exportTask } from '../../shared/export/export-task';
-import { createS3Client, s3Sink } from '../../shared/export/s3-sink';
+import { createS3Client } from '../../shared/s3-client';
+import { s3Sink } from '../../shared/export/s3-sink';
 import { invocationHandler } from '../../shared/http/middleware';
 import { SyntheticBatch, type SyntheticBatchOptions } from './synthetic-batch';
 

@@ -10,7 +10,7 @@ import { getBatchPage } from '../../shared/domain/get-batch-page';
 import type { BatchSession, Release } from '../../shared/domain/model';
 import type { PagingStore } from '../../shared/domain/store';
 import { batchPrefix, manifestKey, MAX_EVENTS_PER_SESSION, type Manifest } from '../../shared/export/layout';
-import { createS3Client } from '../../shared/export/s3-sink';
+import { createS3Client } from '../../shared/s3-client';
 import type { Session } from '../../shared/schemas';
 import { handler as exportHandler } from '../../functions/export-batch';
 import { buildLambdaContext } from '../../infra/local/lambda-event';
