@@ -63,6 +63,8 @@ export interface IngestTaskOptions {
   requeue: (object: ObjectRef) => Promise<void>;
   /** @default INGEST_TIME_RESERVE_MS */
   reserveMs?: number;
+  /** @default CHECKPOINT_EVERY_MS */
+  checkpointEveryMs?: number;
   /** Sees each object handled (the local server prints a line per object). */
   onOutcome?: (object: ObjectRef, result: ObjectOutcome) => void;
 }
@@ -77,7 +79,13 @@ export function ingestTask(options: IngestTaskOptions) {
           await options.requeue(object);
           continue;
         }
-        const result = await importObject({ ...object, s3: options.s3, writer: options.writer, shouldStop: timeIsShort });
+        const result = await importObject({
+          ...object,
+          s3: options.s3,
+          writer: options.writer,
+          shouldStop: timeIsShort,
+          checkpointEveryMs: options.checkpointEveryMs,
+        });
         logOutcome(object, result);
         options.onOutcome?.(object, result);
         // Each call writes at least one chunk before it stops: a continuation always makes progress.

@@ -18,6 +18,8 @@ import { importRun, type ImportOptions, type ImportReport, type ImportWriter, ty
 
 /** Events validated before their writes go out, whatever the number of sessions: bounds memory for busy sessions. */
 const CHUNK_EVENTS = 5000;
+/** Line bytes validated before their writes go out, whatever the number of sessions: bounds memory for large sessions. */
+const CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** Imports a JSONL byte stream (a file, stdin) and reports what was written and what was rejected. */
 export async function importSessions(
@@ -32,6 +34,7 @@ export async function importSessions(
   const seen = new Map<string, number>();
   let chunk: ValidLine[] = [];
   let chunkEvents = 0;
+  let chunkBytes = 0;
 
   const startAfterLine = options.startAfterLine ?? 0;
   /** Writes the chunk; true when the caller asks to stop there. */
@@ -40,6 +43,7 @@ export async function importSessions(
     const lines = chunk;
     chunk = [];
     chunkEvents = 0;
+    chunkBytes = 0;
     await write(lines);
     return options.shouldStop?.() ?? false;
   };
@@ -63,7 +67,8 @@ export async function importSessions(
     seen.set(parsed.session.session_id, line);
     chunk.push({ line, ...parsed });
     chunkEvents += parsed.events.length;
-    if ((chunk.length >= chunkSessions || chunkEvents >= CHUNK_EVENTS) && (await flush())) {
+    chunkBytes += typeof bytes === 'symbol' ? 0 : bytes.length;
+    if ((chunk.length >= chunkSessions || chunkEvents >= CHUNK_EVENTS || chunkBytes >= CHUNK_BYTES) && (await flush())) {
       report.stoppedAfterLine = line;
       return report;
     }
