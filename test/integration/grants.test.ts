@@ -6,7 +6,8 @@
  * client and compared with what the route table grants it. A new call
  * without its grant fails here, and so does a grant no path uses. The same
  * for the export function: its DynamoDB calls and every S3 call it makes
- * (single and multipart uploads, a part given up), against EXPORT_FUNCTION.
+ * (single and multipart uploads, a part given up), against EXPORT_FUNCTION;
+ * and for the ingest function, against INGEST_FUNCTION.
  */
 import type { Context } from 'aws-lambda';
 import { buildLambdaContext } from '../../infra/local/lambda-event';
@@ -18,6 +19,9 @@ import { partKey, PART_LIMITS } from '../../shared/export/layout';
 import { createS3Client } from '../../shared/s3-client';
 import { s3Sink } from '../../shared/export/s3-sink';
 import { invocationHandler } from '../../shared/http/middleware';
+import { INGEST_FUNCTION } from '../../shared/ingest/ingest-function';
+import { ingestTask } from '../../shared/ingest/ingest-task';
+import { jsonlSessions, putObject } from '../support/ingest';
 import { createTestBucket, exportKeys, seedReleasedBatch, testBucket } from '../support/export';
 import { ROUTES, type BucketAccess, type DynamoAction, type Route, type S3Action } from '../../shared/routes';
 import {
@@ -28,6 +32,7 @@ import {
   scheduleOverHttp,
   seedSession,
   uniqueId,
+  writer,
 } from '../support/handlers';
 
 /** The IAM action of each command the data layer sends (low-level command names). */
@@ -36,6 +41,8 @@ const ACTIONS: Record<string, DynamoAction> = {
   QueryCommand: 'Query',
   PutItemCommand: 'PutItem',
   UpdateItemCommand: 'UpdateItem',
+  BatchGetItemCommand: 'BatchGetItem',
+  BatchWriteItemCommand: 'BatchWriteItem',
 };
 
 let recording: { table: Set<string>; index: Set<string> } | undefined;
@@ -65,7 +72,10 @@ async function calledBy(paths: () => Promise<unknown>) {
 const granted = (route: Route) => ({ table: [...route.tableAccess.table].sort(), index: [...route.tableAccess.index].sort() });
 const routeNamed = (name: Route['name']) => ROUTES.find((r) => r.name === name)!;
 
-beforeAll(createTestTable);
+beforeAll(async () => {
+  await createTestTable();
+  await createTestBucket();
+});
 
 test('ScheduleSession calls exactly what it is granted', async () => {
   const eligible = await seedSession({}, 1);
@@ -129,6 +139,8 @@ const s3GrantsUsed = (calls: { command: string; key: string }[], access: BucketA
 
 /** The IAM action each S3 command needs: lib-storage's Upload builds an object with the first four. */
 const S3_ACTIONS: Record<string, S3Action> = {
+  GetObjectCommand: 'GetObject',
+  HeadObjectCommand: 'GetObject',
   PutObjectCommand: 'PutObject',
   CreateMultipartUploadCommand: 'PutObject',
   UploadPartCommand: 'PutObject',
@@ -137,7 +149,6 @@ const S3_ACTIONS: Record<string, S3Action> = {
 };
 
 test('ExportBatch calls exactly what it is granted: its reads, and PutObject and AbortMultipartUpload under batches/', async () => {
-  await createTestBucket();
   // Incompressible sessions of ~350 KB: parts of 30 are stored by multipart upload (over 5 MiB of gzip).
   const random = (n: number) => Array.from({ length: n }, () => Math.random().toString(36).slice(2)).join('');
   const { batchId, release } = await seedReleasedBatch(Array.from({ length: 70 }, () => ({ overrides: { search_query: random(32_000) } })));
@@ -176,3 +187,33 @@ test('ExportBatch calls exactly what it is granted: its reads, and PutObject and
   expect(s3GrantsUsed(s3Calls, EXPORT_FUNCTION.bucketAccess)).toEqual(s3Grants(EXPORT_FUNCTION.bucketAccess));
   expect(await exportKeys(batchId)).toEqual([0, 1, 2].map((i) => partKey(batchId, i)).concat(`batches/${batchId}/manifest.json`).sort());
 }, 120_000);
+
+test('IngestObject calls exactly what it is granted: its table writes, GetObject under incoming/, GetObject and PutObject under reports/', async () => {
+  const s3 = createS3Client({ endpoint: process.env.S3_ENDPOINT });
+  const s3Calls: { command: string; key: string }[] = [];
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      s3Calls.push({ command: context.commandName ?? 'unknown', key: (args.input as { Key: string }).Key });
+      return next(args);
+    },
+    { step: 'initialize', name: 's3GrantsRecorder' },
+  );
+  const scheduled = await seedSession({}, 1);
+  await scheduleOverHttp(scheduled);
+  const fresh = jsonlSessions(3);
+  await putObject('incoming/jsonl/grants.jsonl', fresh.text);
+  await putObject('incoming/ubi/grants.ndjson', '{"query_id":"grants-q","user_query":"tv","timestamp":1790000000000}\n');
+  const handler = invocationHandler(ingestTask({ s3, writer: writer(), requeue: async () => undefined }));
+  const body = (key: string) => JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: testBucket() }, object: { key } } }] });
+  const event = (...keys: string[]) => ({ Records: keys.map((key, i) => ({ messageId: `m${i}`, body: body(key), eventSource: 'aws:sqs' })) });
+  const lambdaContext = () => buildLambdaContext(INGEST_FUNCTION.name, INGEST_FUNCTION.timeoutSeconds);
+
+  const dynamo = await calledBy(async () => {
+    expect(await handler(event('incoming/jsonl/grants.jsonl', 'incoming/ubi/grants.ndjson') as never, lambdaContext())).toEqual({ batchItemFailures: [] });
+    // Delivered again: read the report, nothing else.
+    expect(await handler(event('incoming/jsonl/grants.jsonl') as never, lambdaContext())).toEqual({ batchItemFailures: [] });
+  });
+
+  expect(dynamo).toEqual({ table: [...INGEST_FUNCTION.tableAccess.table].sort(), index: [...INGEST_FUNCTION.tableAccess.index].sort() });
+  expect(s3GrantsUsed(s3Calls, INGEST_FUNCTION.bucketAccess)).toEqual(s3Grants(INGEST_FUNCTION.bucketAccess));
+});
