@@ -151,6 +151,37 @@ test('serves the seeded demo data, stops on Ctrl-C keeping it, and a restart doe
   expect(running.output()).toMatch(/SIGTERM: shutting down…\nStopped; data kept\.\n$/);
 }, 60_000);
 
+test('an object put into the local ingest bucket is imported, with one line in the log, and its sessions can be scheduled', async () => {
+  running = await start();
+  const s3Endpoint = /S3: {7}(http:\/\/127\.0\.0\.1:\d+)/.exec(running.output())![1]!;
+  // The banner says how, with the AWS CLI; the SDK does the same here.
+  expect(running.output()).toContain(`aws s3 cp sessions.jsonl s3://${LOCAL_BUCKETS[1]}/incoming/jsonl/ --endpoint-url ${s3Endpoint}`);
+  const s3 = new S3Client({ endpoint: s3Endpoint, forcePathStyle: true, region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+  const session = {
+    session_id: 'dropped-into-the-bucket',
+    search_query: 'oled tv',
+    created_at: 1_790_000_000,
+    search_results: [{ object_id: 'B0TV', rank: 0 }],
+    is_irrelevant: false,
+    is_payload_search: false,
+    events: [{ event_id: 'dropped-e1', object_id: 'B0TV', event_type: 'click', created_at: 1_790_000_005 }],
+  };
+  await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKETS[1], Key: 'incoming/jsonl/dropped.jsonl', Body: `${JSON.stringify(session)}\nnot json\n` }));
+  const line = 'S3 incoming/jsonl/dropped.jsonl imported: 1 sessions, 1 events, 1 lines rejected, 0 skipped (report reports/incoming/jsonl/dropped.jsonl.json)';
+  for (let waited = 0; !running.output().includes(line); waited += 50) {
+    if (waited > 10_000) throw new Error(`no import line within 10 s:\n${running.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const report = await s3.send(new GetObjectCommand({ Bucket: LOCAL_BUCKETS[1], Key: 'reports/incoming/jsonl/dropped.jsonl.json' }));
+  expect(JSON.parse(await report.Body!.transformToString())).toMatchObject({ status: 'complete', rejected: [{ line: 2 }] });
+  expect(await schedule(running.url, 'dropped-into-the-bucket')).toMatchObject({ status: 'scheduled' });
+  // The report itself, written to the same bucket, is not imported.
+  expect(running.output().match(/^S3 /gm)).toHaveLength(1);
+  s3.destroy();
+  process.kill(-running.child.pid!, 'SIGINT');
+  await running.exited;
+}, 60_000);
+
 test('a busy PORT fails the start before anything is written: the empty store is not seeded', async () => {
   const emptyDir = mkdtempSync(join(tmpdir(), 'npm-start-busy-'));
   const holder = createServer();
