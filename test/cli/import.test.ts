@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DEMO_DATA_FILE } from '../../infra/local/demo-data';
 import { LOCAL_DEFAULTS } from '../../infra/local/local-config';
 import { ensureTable, startLocalStore } from '../../infra/local/local-store';
@@ -16,6 +17,8 @@ import { sessionKey } from '../../shared/data/keys';
 import { documentClient } from '../../shared/data/store-from-env';
 import { createTestTable, releaseOverHttp, scheduleOverHttp, seedSession, uniqueId } from '../support/handlers';
 import { scanTable } from '../support/scan-table';
+import { createTestBucket, testBucket } from '../support/export';
+import { putObject } from '../support/ingest';
 
 const ROOT = resolve(__dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'import-cli-'));
@@ -79,6 +82,25 @@ test('a clean file exits 0; stdin works as "-"', async () => {
   expect(run).toMatchObject({ code: 0, stdout: 'Imported 1 session and 0 events from 1 line; rejected 0 lines.\n' });
   const piped = await runImport(['-'], env, `${session(uniqueId('cli'))}\n${session(uniqueId('cli'))}\n`);
   expect(piped).toMatchObject({ code: 0, stdout: 'Imported 2 sessions and 0 events from 2 lines; rejected 0 lines.\n' });
+});
+
+test('s3://bucket/key reads an object (S3_ENDPOINT here: the jest S3 server), and a .gz name is gunzipped, as is a local .gz file', async () => {
+  await createTestBucket();
+  const [a, b] = [uniqueId('cli'), uniqueId('cli')];
+  await putObject('incoming/jsonl/cli.jsonl.gz', gzipSync(`${session(a)}\n${session(b)}\n`));
+  const env = { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: process.env.TABLE_NAME, S3_ENDPOINT: process.env.S3_ENDPOINT };
+
+  const run = await runImport([`s3://${testBucket()}/incoming/jsonl/cli.jsonl.gz`], env);
+
+  expect(run).toMatchObject({ code: 0, stdout: 'Imported 2 sessions and 0 events from 2 lines; rejected 0 lines.\n' });
+  const stored = await documentClient.send(new GetCommand({ TableName: process.env.TABLE_NAME, Key: sessionKey(b) }));
+  expect(stored.Item).toMatchObject({ session_id: b });
+  const local = join(dir, 'local.jsonl.gz');
+  writeFileSync(local, gzipSync(`${session(uniqueId('cli'))}\n`));
+  expect(await runImport([local], env)).toMatchObject({ code: 0, stdout: 'Imported 1 session and 0 events from 1 line; rejected 0 lines.\n' });
+  const missing = await runImport([`s3://${testBucket()}/incoming/jsonl/no-such.jsonl`], env);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/^Import failed: .*(key does not exist|NoSuchKey)/im);
 });
 
 test('a line of a released batch is skipped and said so on stderr; skipped lines alone still exit 0', async () => {
