@@ -21,6 +21,7 @@ import { SERVICE_NAME } from '../../shared/observability';
 import { buildBundles, bytesOverBaseline, type BuiltBundle } from './bundles';
 import { measureColdInit } from './cold-init';
 import type { DrainInput, DrainResult } from './drain-worker';
+import type { IngestInput, IngestResult } from './ingest-worker';
 import type { ExportAloneResult, ExportCompareResult, ExportInput } from './export-worker';
 import { measureLatency, type LatencyResult, type LatencyScenario } from './latency';
 import type { OpsInput, OpsResult } from './ops-worker';
@@ -41,6 +42,8 @@ const CONFIG = {
   schedulePool: 3_000,
   /** Copies of the UBI demo sample imported to measure the UBI import's memory (20: about 56 MB, 78,420 documents). */
   ubiCopies: 20,
+  /** The generated JSON Lines object of the ingest step (about 1 KB a session with its events). */
+  ingest: { jsonlSessions: 5000, eventsPerSession: 5 },
   tableName: 'bench',
   /**
    * Capacity on the wire: session item sizes, and first schedules per size
@@ -162,6 +165,11 @@ async function main() {
     const counter = atCeiling.counterLayout!;
 
     const latency = await step('latency under load', () => measureEndpoints(env, seed.batchId, pageStarts(seed.numbers, 10), pool.sessionIds.slice(2), ops));
+    const ingested = await step('ingest: objects through the ingest function', () =>
+      runWorker<IngestResult>('ingest-worker.ts', { ...env, TABLE_NAME: 'bench-ingest', S3_ENDPOINT: s3Endpoint, EXPORT_BUCKET: bucket }, [
+        JSON.stringify(CONFIG.ingest satisfies IngestInput),
+      ]),
+    );
     const ubiImport = await step('UBI import memory', () =>
       runWorker<UbiImportResult>('ubi-import-worker.ts', {}, [JSON.stringify({ copies: CONFIG.ubiCopies } satisfies UbiImportInput)]),
     );
@@ -296,6 +304,7 @@ async function main() {
       },
       latency,
       ubiImport,
+      ingest: ingested,
     };
     writeReport(REPORT_FILE, report);
 
@@ -322,6 +331,12 @@ async function main() {
       `UBI import: ${ubiImport.documents} documents (${round(ubiImport.fileMb)} MiB) held ${round(ubiImport.heldHeapMb)} MiB of heap when writing began, ` +
         `${round(ubiImport.heapPerDocumentKb, 2)} KiB per document.`,
     );
+    for (const object of ingested) {
+      console.log(
+        `Ingest ${object.key}: ${kb(object.bytes)}, ${object.lines} lines, ${object.sessions} sessions and ${object.events} events ` +
+          `in ${round(object.seconds, 2)} s: ${round(object.sessionsPerSecond)} sessions/s (ingest function into dynalite, from the local S3 server).`,
+      );
+    }
     console.log();
     printDetails(report.coldInit, bundles, scale, latency);
     console.log(`\nTotal ${totalSeconds} s; report written to ${REPORT_FILE}`);
