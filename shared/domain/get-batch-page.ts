@@ -1,6 +1,6 @@
 import type { Event } from '../schemas';
 import { BatchNotFound } from './errors';
-import { batchSeqOf, batchStateOf, type Assignment, type BatchPage, type BatchSession, type StoredSession } from './model';
+import { batchSeqOf, batchStateOf, type BatchPage, type BatchSession, type BatchState, type CollectingPointer } from './model';
 import type { BatchEntry, PagingStore } from './store';
 
 /** Lambda answers at most 6 MB; a page stays under 5 MB of JSON to leave room for the envelope. */
@@ -45,12 +45,8 @@ export async function getBatchPage(
     store.readPointer(),
     store.listBatchEntries(batchId, afterNumber, limit, allShards),
   ]);
-  // Batches are numbered in order, so every batch up to the pointer's exists.
-  const seq = batchSeqOf(batchId);
-  if (seq === undefined || !pointer || seq > pointer.batchSeq) throw new BatchNotFound(batchId);
-
-  // Batches once opened with more shards than this deployment's setting (the count only grows): list those too.
-  const shards = { from: 0, to: Math.max(store.shards, pointer.shards ?? 0) };
+  const state = stateOfBatch(batchId, pointer);
+  const shards = { from: 0, to: shardsOfBatch(store, pointer) };
   let entries = shards.to > store.shards
     ? mergeEntries(listed, await store.listBatchEntries(batchId, afterNumber, limit, { from: store.shards, to: shards.to }), limit)
     : listed;
@@ -61,18 +57,11 @@ export async function getBatchPage(
     sessions = await confirmedSessions(store, entries, eventsLimit);
   }
 
-  const page: BatchPage = { batch_id: batchId, state: batchStateOf(seq, pointer), last_number: null, sessions: [] };
+  const page: BatchPage = { batch_id: batchId, state, last_number: null, sessions: [] };
   const parts: string[] = [];
   // Measured with the widest last_number: `null` is shorter than the number the page ends with.
   let bytes = jsonBytes({ ...page, last_number: Number.MAX_SAFE_INTEGER });
-  for (const { session: stored, events } of sessions) {
-    const { assignment, ...session } = stored;
-    let item: BatchSession = {
-      ...session,
-      batch_id: assignment.batchId,
-      session_number: assignment.sessionNumber,
-      events,
-    };
+  for (let item of sessions) {
     let json = JSON.stringify(item);
     let size = Buffer.byteLength(json) + 1; // + the comma
     if (bytes + size > maxBytes) {
@@ -94,17 +83,39 @@ export async function getBatchPage(
 }
 
 /**
- * The listed sessions whose own assignment is the one they were listed under,
- * with their events. A payload search is never served, even one an import
- * marked so while its schedule was in flight (the two cannot be made atomic).
+ * The state of a batch, given the pointer (read with its listing, so that a
+ * page stays two rounds): batches are numbered in order, so every batch up to
+ * the pointer's exists, and no other.
  */
-async function confirmedSessions(store: PagingStore, entries: BatchEntry[], eventsLimit: number) {
+export function stateOfBatch(batchId: string, pointer: CollectingPointer | undefined): BatchState {
+  const seq = batchSeqOf(batchId);
+  if (seq === undefined || !pointer || seq > pointer.batchSeq) throw new BatchNotFound(batchId);
+  return batchStateOf(seq, pointer);
+}
+
+/**
+ * How many shards list a batch's sessions: a batch once opened with more
+ * shards than this deployment's setting keeps them (the count only grows).
+ */
+export const shardsOfBatch = (store: Pick<PagingStore, 'shards'>, pointer: CollectingPointer | undefined): number =>
+  Math.max(store.shards, pointer?.shards ?? 0);
+
+/**
+ * The listed sessions as a page serves them, in the listing's order, with
+ * their oldest `eventsLimit` events: only those whose own assignment is the
+ * one they were listed under (one parallel round of session reads). A
+ * payload search is never served, even one an import marked so while its
+ * schedule was in flight (the two cannot be made atomic). Whatever serves a
+ * batch's sessions (a page, the export) serves them through this.
+ */
+export async function confirmedSessions(store: Pick<PagingStore, 'readSession'>, entries: BatchEntry[], eventsLimit: number): Promise<BatchSession[]> {
   const reads = await Promise.all(entries.map((entry) => store.readSession(entry.sessionId, eventsLimit)));
-  return entries.flatMap((entry, i) => {
+  return entries.flatMap((entry, i): BatchSession[] => {
     const { session, events } = reads[i]!;
-    const held = session?.assignment;
+    if (!session || session.is_payload_search) return [];
+    const { assignment: held, ...fields } = session;
     const confirmed = held && held.batchId === entry.assignment.batchId && held.sessionNumber === entry.assignment.sessionNumber;
-    return confirmed && !session.is_payload_search ? [{ session: session as StoredSession & { assignment: Assignment }, events }] : [];
+    return confirmed ? [{ ...fields, batch_id: held.batchId, session_number: held.sessionNumber, events }] : [];
   });
 }
 

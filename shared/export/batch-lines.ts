@@ -1,22 +1,24 @@
 /**
  * A released batch as its export lines: one session per line, exactly as a
- * page serves it (the same domain call, getBatchPage), ascending by number,
- * with its oldest MAX_EVENTS_PER_SESSION events, walked in slices.
+ * page serves it (the domain's batch walk, which reads and confirms sessions
+ * with the page's own code), ascending by number, with its oldest
+ * MAX_EVENTS_PER_SESSION events, walked in slices.
  *
  * The next slice is read while the current one is written, so the store is
  * never idle; a slice is sized from the last one to hold about
  * SLICE_TARGET_BYTES, which bounds memory whatever the sessions weigh (two
- * slices are held at most, plus one session read to its last event).
+ * slices are held at most, plus one session read to its last event, plus the
+ * walk's listing buffers: LISTING_PAGE small entries a shard).
  */
-import type { BatchSession } from '../domain/model';
-import { getBatchPage } from '../domain/get-batch-page';
+import { walkBatch, type BatchWalk } from '../domain/walk-batch';
 import type { PagingStore } from '../domain/store';
+import type { BatchSession } from '../domain/model';
 import { BatchNotReleased } from './errors';
 import { MAX_EVENTS_PER_SESSION } from './layout';
 
 /** Sessions a slice asks for at most: the store reads them in parallel. */
 export const MAX_SLICE_SESSIONS = 200;
-/** What a slice aims to weigh, as page JSON. */
+/** What a slice aims to weigh, as JSON Lines. */
 export const SLICE_TARGET_BYTES = 8 * 1024 * 1024;
 /** The first slice, before anything is known of the sessions' size. */
 const FIRST_SLICE_SESSIONS = 20;
@@ -30,60 +32,51 @@ export interface ExportLine {
 }
 
 interface Slice {
-  sessions: BatchSession[];
-  lastNumber: number | null;
-  /** Page JSON characters per session: what sizes the next slice. */
+  /** None: the batch has no session left. */
+  lines: ExportLine[];
+  /** JSON characters per session: what sizes the next slice. */
   charsPerSession: number;
 }
 
 export class BatchLines {
+  private readonly walk: Promise<BatchWalk>;
   private pending: Promise<Slice>;
-  private buffered: BatchSession[] = [];
+  private buffered: ExportLine[] = [];
   private nextIndex = 0;
   private ended = false;
 
-  constructor(
-    private readonly store: PagingStore,
-    private readonly batchId: string,
-    afterNumber: number,
-  ) {
-    this.pending = this.readSlice(afterNumber, FIRST_SLICE_SESSIONS);
+  constructor(store: PagingStore, batchId: string, afterNumber: number) {
+    this.walk = (async () => {
+      // One event more than a line carries tells whether the session has more.
+      const walk = await walkBatch(store, { batchId, afterNumber, eventsLimit: MAX_EVENTS_PER_SESSION + 1 });
+      if (walk.state !== 'released') throw new BatchNotReleased(batchId);
+      return walk;
+    })();
+    this.pending = this.readSlice(FIRST_SLICE_SESSIONS);
   }
 
   /** The next line, or undefined once the batch has no session left. */
   async next(): Promise<ExportLine | undefined> {
     if (this.nextIndex === this.buffered.length && !this.ended) await this.take();
-    const session = this.buffered[this.nextIndex++];
-    return session && toLine(session);
+    return this.buffered[this.nextIndex++];
   }
 
   private async take(): Promise<void> {
     const slice = await this.pending;
-    if (slice.lastNumber === null) {
+    if (slice.lines.length === 0) {
       this.ended = true;
       return;
     }
     const limit = Math.max(1, Math.min(MAX_SLICE_SESSIONS, Math.floor(SLICE_TARGET_BYTES / slice.charsPerSession)));
-    this.pending = this.readSlice(slice.lastNumber, limit);
-    this.buffered = slice.sessions;
+    this.pending = this.readSlice(limit);
+    this.buffered = slice.lines;
     this.nextIndex = 0;
   }
 
-  private readSlice(afterNumber: number, limit: number): Promise<Slice> {
+  private readSlice(limit: number): Promise<Slice> {
     const read = (async () => {
-      const { page, json } = await getBatchPage(
-        this.store,
-        // One event more than a line carries tells whether the session has more.
-        { batchId: this.batchId, afterNumber, limit, eventsLimit: MAX_EVENTS_PER_SESSION + 1 },
-        // No page size limit: the line limit on events is the export's only cut.
-        Number.POSITIVE_INFINITY,
-      );
-      if (page.state !== 'released') throw new BatchNotReleased(this.batchId);
-      return {
-        sessions: page.sessions,
-        lastNumber: page.last_number,
-        charsPerSession: json.length / Math.max(1, page.sessions.length),
-      };
+      const lines = (await (await this.walk).next(limit)).map(toLine);
+      return { lines, charsPerSession: lines.reduce((n, line) => n + line.text.length, 0) / Math.max(1, lines.length) };
     })();
     // Read ahead: if the export stops before it needs this slice, its failure must not go unhandled.
     read.catch(() => undefined);
