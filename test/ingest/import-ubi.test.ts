@@ -265,3 +265,15 @@ test('an event DynamoDB could not store rejects its own line only; its session a
   expect(sessions.map((s) => s.session_id)).toEqual(['q-1']);
   expect(events.map((e) => e.event_type)).toEqual(['add_to_cart']);
 });
+
+test('an impression or a query document DynamoDB could not store is rejected by its line, and nothing of it is written', async () => {
+  const blob = 'x'.repeat(410 * 1024);
+  const huge = event('impression', 'p-z', 0, { event_attributes: { object: { object_id: 'p-z', blob }, position: { ordinal: 0 } } });
+  const hugeQuery = { ...QUERY, query_id: 'q-huge', query_attributes: { blob } };
+  const { report, sessions } = await importText(plain([QUERY, huge, hugeQuery, event('impression', 'p-a', 1)]));
+  expect(report.rejected).toEqual([
+    { line: 2, reason: expect.stringMatching(/^event: item is \d+ bytes/) },
+    { line: 3, reason: expect.stringMatching(/^query: item is \d+ bytes/) },
+  ]);
+  expect(sessions.map((s) => [s.session_id, s.search_results.map((r) => r.object_id)])).toEqual([['q-1', ['p-a']]]);
+});
