@@ -13,8 +13,7 @@ import type { Context, SQSRecord } from 'aws-lambda';
 import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { INGEST_FUNCTION } from '../../shared/ingest/ingest-function';
 import { ingestTask, type ObjectRef } from '../../shared/ingest/ingest-task';
-import { formatOf, reportKeyOf, type ObjectOutcome } from '../../shared/ingest/object-import';
-import type { ImportWriter } from '../../shared/ingest/run';
+import { formatOf, reportKeyOf, type ObjectImportInput, type ObjectOutcome } from '../../shared/ingest/object-import';
 import { printable } from '../../shared/ingest/lines';
 import { invocationHandler } from '../../shared/http/middleware';
 import { buildLambdaContext } from './lambda-event';
@@ -24,7 +23,7 @@ export interface LocalIngestOptions {
   server: LocalS3;
   bucket: string;
   s3: S3Client;
-  writer: ImportWriter;
+  writer: ObjectImportInput['writer'];
   print: (line: string) => void;
 }
 

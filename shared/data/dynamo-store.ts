@@ -52,6 +52,7 @@ import {
   isSessionSortKey,
   memberSortKey,
   membershipPartition,
+  readableSortKeyEnd,
   releaseKey,
   shardKey,
   sessionPartition,
@@ -124,14 +125,13 @@ const finishingStore = (t: Table): FinishingStore => ({
 export const sessionStore = (t: Table): SessionStore => ({ ...schedulingStore(t), ...releasingStore(t), ...pagingStore(t) });
 
 async function findSession(t: Table, sessionId: string) {
-  // `#ASSIGNMENT`, then `#SESSION`, then the oldest event: Limit 3 answers all three questions.
+  // `#ASSIGNMENT`, then `#SESSION`, then the oldest event: Limit 3 answers all three questions
+  // (bounded below the UBI sources, so a session with impressions and no events has none).
   const { Items = [] } = await call(() =>
     t.db.send(
       new QueryCommand({
         TableName: t.tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
-        ExpressionAttributeValues: { ':pk': sessionPartition(sessionId) },
+        ...readablePartition(sessionId),
         ConsistentRead: true,
         Limit: 3,
       }),
@@ -328,9 +328,7 @@ async function readSession(t: Table, sessionId: string, eventsLimit: number) {
   // The assignment and the session item come first, then the events, oldest first.
   const items = await queryAll(t,
     {
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': TABLE.partitionKey },
-      ExpressionAttributeValues: { ':pk': sessionPartition(sessionId) },
+      ...readablePartition(sessionId),
       ConsistentRead: true,
     },
     eventsLimit + 2,
@@ -376,6 +374,13 @@ async function queryAll(t: Table, input: Omit<QueryCommandInput, 'TableName' | '
   } while (startKey && items.length < limit);
   return items;
 }
+
+/** A session's partition up to its events: the UBI import's sources, sorted after them, are the import's alone. */
+const readablePartition = (sessionId: string) => ({
+  KeyConditionExpression: '#pk = :pk AND #sk < :end',
+  ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#sk': TABLE.sortKey },
+  ExpressionAttributeValues: { ':pk': sessionPartition(sessionId), ':end': readableSortKeyEnd },
+});
 
 /** A session partition's items, in key order: its assignment (if any), its session item (if any), then the rest (events). */
 function splitSessionPartition(items: Item[]) {

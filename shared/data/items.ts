@@ -6,7 +6,8 @@
 import { EVENT_FIELDS, SESSION_FIELDS, type Event, type Session } from '../schemas';
 import type { Assignment, BatchSummary, CollectingPointer, Release, ReleaseOrigin, ShardState, StoredSession } from '../domain/model';
 import type { BatchEntry, Membership } from '../domain/store';
-import { assignmentKey, batchIndexKey, batchRecordKey, eventKey, membershipKey, releaseKey, sessionKey } from './keys';
+import type { UbiImpressionSource, UbiQuerySource } from '../domain/ubi-session';
+import { assignmentKey, batchIndexKey, batchRecordKey, eventKey, membershipKey, releaseKey, sessionKey, ubiImpressionKey, ubiQueryKey } from './keys';
 import { TABLE } from './table';
 
 type Item = Record<string, unknown>;
@@ -57,6 +58,56 @@ export const sessionItem = (session: Session): Item => ({ ...sessionKey(session.
 export const eventItem = (event: Event): Item => ({
   ...eventKey(event.session_id, event.created_at, event.event_id),
   ...stripUndefined(Object.fromEntries(EVENT_FIELDS.map((field) => [field, storedValue(event[field])]))),
+});
+
+/**
+ * A UBI session item also counts the sources it was computed from. Sources
+ * are only ever added, so of two recomputes the one that read more sources
+ * read a superset: the session is written only over a count no larger than
+ * its own, and two imports racing on one session cannot leave the older view.
+ */
+export const UBI_SOURCE_COUNT = 'ubi_sources';
+
+/** A UBI query document as stored in its session's partition: only what the session is computed from. */
+export const ubiQueryItem = (sessionId: string, q: UbiQuerySource): Item => ({
+  ...ubiQueryKey(sessionId, q.documentId),
+  ...stripUndefined({
+    document_id: q.documentId,
+    timestamp_ms: q.timestampMs,
+    search_query: q.searchQuery,
+    user_id: q.userId,
+    search_meta: storedValue(q.searchMeta),
+    hit_ids: q.hitIds,
+  }),
+});
+
+export const toUbiQuerySource = (item: Item): UbiQuerySource => ({
+  documentId: item.document_id as string,
+  timestampMs: item.timestamp_ms as number,
+  searchQuery: item.search_query as string,
+  ...(item.user_id !== undefined && { userId: item.user_id as string }),
+  ...(item.search_meta !== undefined && { searchMeta: wireValue(item.search_meta) as Record<string, unknown> }),
+  ...(item.hit_ids !== undefined && { hitIds: item.hit_ids as string[] }),
+});
+
+/** A UBI impression as stored in its session's partition. */
+export const ubiImpressionItem = (sessionId: string, i: UbiImpressionSource): Item => ({
+  ...ubiImpressionKey(sessionId, i.eventId),
+  ...stripUndefined({
+    event_id: i.eventId,
+    timestamp_ms: i.timestampMs,
+    object_id: i.objectId,
+    ordinal: i.ordinal,
+    meta: storedValue(i.meta),
+  }),
+});
+
+export const toUbiImpressionSource = (item: Item): UbiImpressionSource => ({
+  eventId: item.event_id as string,
+  timestampMs: item.timestamp_ms as number,
+  objectId: item.object_id as string,
+  ...(item.ordinal !== undefined && { ordinal: item.ordinal as number }),
+  ...(item.meta !== undefined && { meta: wireValue(item.meta) as Record<string, unknown> }),
 });
 
 const stripUndefined = (item: Item): Item => Object.fromEntries(Object.entries(item).filter(([, v]) => v !== undefined));

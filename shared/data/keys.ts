@@ -7,6 +7,8 @@
  * | assignment         | SESSION#<id>                 | #ASSIGNMENT                      |
  * | session            | SESSION#<id>                 | #SESSION                         |
  * | event              | SESSION#<id>                 | EVENT#<created_at:12>#<event_id> |
+ * | UBI query source   | SESSION#<id>                 | UBI#QUERY#<document id>          |
+ * | UBI impression     | SESSION#<id>                 | UBI#IMPRESSION#<event_id>        |
  * | collecting pointer | BATCH                        | #COLLECTING                      |
  * | shard              | SHARD#<shard:2>              | #SHARD                           |
  * | membership         | MEMBERS#<batch_id>#<shard:2> | <session number:16>              |
@@ -15,7 +17,9 @@
  *
  * `#ASSIGNMENT` sorts before `#SESSION`, which sorts before `EVENT#…`: one
  * Query of a session's partition returns its assignment, the session and then
- * its oldest events. Sessions scheduled before sharding carry their assignment
+ * its oldest events. The UBI import's sources (what it recomputes a session
+ * from) sort after every event, so a read bounded below `UBI#` never sees
+ * them: pages and schedules read exactly what they read before. Sessions scheduled before sharding carry their assignment
  * on the session item and are listed in GSI1 (GSI1PK `BATCH#<batch_id>`,
  * GSI1SK the number); nothing is written to GSI1 any more.
  */
@@ -27,6 +31,10 @@ const ASSIGNMENT_SK = '#ASSIGNMENT';
 const SHARD_DIGITS = 2;
 const NUMBER_DIGITS = 16;
 const EVENT_SK_PREFIX = 'EVENT#';
+/** 'U' sorts after 'E' and '#': every UBI source sorts after every event of its session. */
+const UBI_SOURCE_SK_PREFIX = 'UBI#';
+const UBI_QUERY_SK_PREFIX = `${UBI_SOURCE_SK_PREFIX}QUERY#`;
+const UBI_IMPRESSION_SK_PREFIX = `${UBI_SOURCE_SK_PREFIX}IMPRESSION#`;
 /** Unix seconds padded to 12 digits sort as strings in time order until the year 33658. */
 export const EVENT_TIME_DIGITS = 12;
 
@@ -47,6 +55,30 @@ export const eventKey = (sessionId: string, createdAt: number, eventId: string):
 });
 
 export const sessionSortKey = SESSION_SK;
+
+/**
+ * The first sort key past a session's assignment, session item and events: a
+ * Query of `SK < readableSortKeyEnd` reads those and none of the UBI sources.
+ */
+export const readableSortKeyEnd = UBI_SOURCE_SK_PREFIX;
+
+export const ubiSourceSortKeyPrefix = UBI_SOURCE_SK_PREFIX;
+
+/** A UBI query document of the session, by the hash of its content: the same document twice is one item. */
+export const ubiQueryKey = (sessionId: string, documentId: string): Key => ({
+  PK: sessionPartition(sessionId),
+  SK: `${UBI_QUERY_SK_PREFIX}${documentId}`,
+});
+
+/** A UBI impression of the session, by its event id (the hash of its content). */
+export const ubiImpressionKey = (sessionId: string, eventId: string): Key => ({
+  PK: sessionPartition(sessionId),
+  SK: `${UBI_IMPRESSION_SK_PREFIX}${eventId}`,
+});
+
+export const isUbiQuerySortKey = (sk: unknown): boolean => typeof sk === 'string' && sk.startsWith(UBI_QUERY_SK_PREFIX);
+
+export const isUbiImpressionSortKey = (sk: unknown): boolean => typeof sk === 'string' && sk.startsWith(UBI_IMPRESSION_SK_PREFIX);
 
 export const assignmentKey = (sessionId: string): Key => ({ PK: sessionPartition(sessionId), SK: ASSIGNMENT_SK });
 

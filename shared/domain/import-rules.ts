@@ -21,6 +21,11 @@ export function isReleased(batchId: string, pointer: CollectingPointer | undefin
   return seq < pointer.batchSeq || (seq === pointer.batchSeq && pointer.release !== undefined);
 }
 
+/** Why nothing may change a session at this assignment (it is in a released batch), or undefined when it may change. */
+export function releasedReason(assignment: Assignment | undefined, pointer: CollectingPointer | undefined): string | undefined {
+  return assignment && isReleased(assignment.batchId, pointer) ? `in released batch ${assignment.batchId}` : undefined;
+}
+
 /** The verdict on a line, given where its session sits now (if scheduled) and the collecting pointer. */
 export function importVerdict(
   session: Session,
@@ -28,7 +33,8 @@ export function importVerdict(
   pointer: CollectingPointer | undefined,
 ): ImportVerdict {
   if (!assignment) return { write: true };
-  if (isReleased(assignment.batchId, pointer)) return { skip: `in released batch ${assignment.batchId}` };
+  const released = releasedReason(assignment, pointer);
+  if (released) return { skip: released };
   if (session.is_payload_search) {
     return { reject: `session_id "${session.session_id}" is scheduled in batch ${assignment.batchId}: ${PAYLOAD_SEARCH_RULE}` };
   }

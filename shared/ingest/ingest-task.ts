@@ -19,8 +19,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as v from 'valibot';
 import { countMetric, logger } from '../observability';
-import { importObject, type ObjectOutcome } from './object-import';
-import type { ImportWriter } from './run';
+import { importObject, type ObjectImportInput, type ObjectOutcome } from './object-import';
 
 /** How long before the call's timeout it stops starting chunks and objects: time to save the report and answer. */
 export const INGEST_TIME_RESERVE_MS = 30_000;
@@ -58,7 +57,7 @@ export function objectsOf(body: string): ObjectRef[] {
 
 export interface IngestTaskOptions {
   s3: S3Client;
-  writer: ImportWriter;
+  writer: ObjectImportInput['writer'];
   /** Sends a continuation message to the queue. */
   requeue: (object: ObjectRef) => Promise<void>;
   /** @default INGEST_TIME_RESERVE_MS */

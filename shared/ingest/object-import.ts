@@ -30,7 +30,7 @@ import { createGunzip } from 'node:zlib';
 import { importSessions } from './jsonl';
 import { printable } from './lines';
 import type { ImportOptions, ImportReport, ImportWriter, RejectedLine } from './run';
-import { importUbi, type UbiImportReport } from './ubi';
+import { importUbi, type UbiImportReport, type UbiImportWriter } from './ubi';
 
 export type ObjectFormat = 'jsonl' | 'ubi';
 
@@ -88,7 +88,7 @@ export interface ObjectImportInput {
   s3: S3Client;
   bucket: string;
   key: string;
-  writer: ImportWriter;
+  writer: ImportWriter & UbiImportWriter;
   /** Checked after each chunk: true stops the import there, to be resumed by a later call. */
   shouldStop?: () => boolean;
   /** @default CHECKPOINT_EVERY_MS */
@@ -244,7 +244,7 @@ function ubiDetails(report: UbiImportReport, earlier: ObjectReport['ubi']): NonN
     impressions: earlier.impressions + details.impressions,
     skipped: {
       noQueryId: earlier.skipped.noQueryId + details.skipped.noQueryId,
-      unknownQuery: earlier.skipped.unknownQuery + details.skipped.unknownQuery,
+      waitingForQuery: earlier.skipped.waitingForQuery + details.skipped.waitingForQuery,
       repeated: earlier.skipped.repeated + details.skipped.repeated,
       noObject,
     },

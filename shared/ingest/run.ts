@@ -25,7 +25,7 @@ export interface ImportReport extends Omit<ImportProgress, 'rejected'> {
   rejected: RejectedLine[];
   /** Lines left out on purpose, not errors: their session is in a released batch, which never changes. */
   skippedLines: RejectedLine[];
-  /** Set when shouldStop ended the import: every line up to this one is imported, the rest is not read. */
+  /** Set when shouldStop ended the import early: every line up to this one is imported, the rest is not read. */
   stoppedAfterLine?: number;
 }
 
@@ -34,16 +34,21 @@ export interface ImportOptions {
   concurrency?: number;
   /** Sessions validated before their writes go out (default 500): bounds memory and in-flight work. */
   chunkSessions?: number;
-  /** Called after each chunk is written. */
+  /** Called after each chunk is written: every line read so far is then durably written. */
   onProgress?: (progress: ImportProgress) => void;
+  /**
+   * Lines up to and including this one are read but neither parsed nor
+   * written: an earlier call imported them (resuming it). The report's
+   * `lines` counts every line read, those included; its other counts only
+   * the lines after it (the caller merges the earlier call's).
+   */
+  startAfterLine?: number;
+  /** Checked after each chunk is durably written; true ends the import there, with `stoppedAfterLine` in the report. */
+  shouldStop?: () => boolean;
   /** Called for each rejected line, as soon as it is found. */
   onReject?: (rejected: RejectedLine) => void;
   /** Called for each skipped line (a session of a released batch), as soon as it is found. */
   onSkip?: (skipped: RejectedLine) => void;
-  /** Lines up to and including this one are read but not imported: an earlier call did (an object resumed). */
-  startAfterLine?: number;
-  /** Checked after each chunk is written: true ends the import there, and the report's stoppedAfterLine says where. */
-  shouldStop?: () => boolean;
 }
 
 export type ImportWriter = Pick<SessionWriter, 'putEvents' | 'upsertSession' | 'readImportState'>;
@@ -67,23 +72,32 @@ export interface ValidLine {
 }
 
 /**
- * What every import format shares: rejecting or skipping a line (kept in the
- * report and passed to onReject / onSkip, with control characters escaped),
- * and writing a chunk of valid sessions, in line order, as the import rules
- * allow, then counting them and reporting progress.
+ * Rejecting or skipping a line: kept in the report and passed to onReject /
+ * onSkip, with control characters escaped.
+ */
+export function lineOutcomes(report: Pick<ImportReport, 'rejected' | 'skippedLines'>, options: ImportOptions): LineOutcomes {
+  return {
+    reject(line, reason) {
+      const rejected = { line, reason: printable(reason) };
+      report.rejected.push(rejected);
+      options.onReject?.(rejected);
+    },
+    skip(line, reason) {
+      const skipped = { line, reason: printable(reason) };
+      report.skippedLines.push(skipped);
+      options.onSkip?.(skipped);
+    },
+  };
+}
+
+/**
+ * What the session formats share: the line outcomes, and writing a chunk of
+ * valid sessions, in line order, as the import rules allow, then counting
+ * them and reporting progress.
  */
 export function importRun(report: ImportReport, writer: ImportWriter, options: ImportOptions) {
   const concurrency = options.concurrency ?? 16;
-  const reject = (line: number, reason: string): void => {
-    const rejected = { line, reason: printable(reason) };
-    report.rejected.push(rejected);
-    options.onReject?.(rejected);
-  };
-  const skip = (line: number, reason: string): void => {
-    const skipped = { line, reason: printable(reason) };
-    report.skippedLines.push(skipped);
-    options.onSkip?.(skipped);
-  };
+  const { reject, skip } = lineOutcomes(report, options);
   return {
     reject,
     async write(lines: ValidLine[]): Promise<void> {
@@ -101,7 +115,7 @@ export function importRun(report: ImportReport, writer: ImportWriter, options: I
   };
 }
 
-interface LineOutcomes {
+export interface LineOutcomes {
   reject(line: number, reason: string): void;
   skip(line: number, reason: string): void;
 }
@@ -153,7 +167,7 @@ async function writeChunk(lines: ValidLine[], writer: ImportWriter, concurrency:
 }
 
 /** Runs `work` on every item with at most `limit` at a time. Hand-written: a dozen lines, not worth a dependency. */
-async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+export async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await work(items[next++] as T);

@@ -5,10 +5,14 @@
  * becomes a session, its impressions become the session's search results,
  * and every other event that names an object becomes one of its events.
  *
- * Documents are told apart by shape (an event has `action_name`), so the two
- * indexes may come in one file in any order. Events can come before their
- * query, so the whole input is read before anything is written: memory grows
- * with the file (about 0.9 KiB of heap per document; `npm run bench` measures it).
+ * The documents of one search may come in many inputs (Firehose cuts objects
+ * by time), in any order, some twice. So the import stores what a session is
+ * computed from (each query document and each impression, keyed by a hash of
+ * its content) next to the session's events, and after each chunk recomputes
+ * every session the chunk touched from everything stored for it
+ * (shared/domain/ubi-session.ts): the table ends the same whatever the order.
+ * Events whose query is not stored yet are kept and wait for it. The input is
+ * read in chunks, so memory is bounded by a chunk, not by the input.
  *
  * The schema: https://github.com/opensearch-project/user-behavior-insights;
  * the mapping, field by field: README.md, "Importing UBI data".
@@ -17,56 +21,70 @@ import { createHash } from 'node:crypto';
 import stableStringify from 'safe-stable-stringify';
 import * as v from 'valibot';
 import { itemProblem } from '../data/item-limits';
-import { eventItem, sessionItem } from '../data/items';
+import { eventItem, sessionItem, UBI_SOURCE_COUNT, ubiImpressionItem, ubiQueryItem } from '../data/items';
+import { BATCH_WRITE_SIZE, type SessionWriter, type UbiSource } from '../data/session-writer';
+import { releasedReason } from '../domain/import-rules';
+import { ubiSession, type UbiImpressionSource, type UbiQuerySource } from '../domain/ubi-session';
 import { Event, JsonObject, NotArray, Session } from '../data-schemas';
 import { Id, describeIssues } from '../schemas';
 import { BLANK, decodeJsonLine, splitLines } from './lines';
-import { importRun, type ImportOptions, type ImportWriter, type RejectedLine, type ValidLine } from './run';
-
-type SearchResult = Session['search_results'][number];
+import { forEachConcurrently, ImportWriteError, lineOutcomes, type ImportOptions, type LineOutcomes, type RejectedLine } from './run';
 
 /** The action that marks an impression: the result list the user saw, not something they did. */
 const IMPRESSION = 'impression';
 
+/** Documents read before a chunk is written, whatever its number of queries: bounds memory for event-heavy input. */
+const CHUNK_DOCUMENTS = 5000;
+
+/** What the UBI import writes with: the JSONL import's state read and events, plus the UBI sources and their sessions. */
+export type UbiImportWriter = Pick<SessionWriter, 'readImportState' | 'putEvents' | 'putUbiSources' | 'readUbiSources' | 'upsertUbiSession'>;
+
+/** Events that are not part of a session after the import, by reason. */
 export interface UbiSkipped {
   /** Events without a query_id: they cannot be tied to a session. */
   noQueryId: number;
-  /** Events whose query_id names no query in the input. */
-  unknownQuery: number;
-  /** Events of a known query that name no object (searches, filters, sorts…), by action_name. */
+  /**
+   * Events (impressions too) of a query_id with no query document stored when
+   * their chunk was written. They are stored, and join their session once its
+   * query is imported, from this input or another.
+   */
+  waitingForQuery: number;
+  /** Events that name no object (searches, filters, sorts…), by action_name. */
   noObject: Record<string, number>;
-  /** Events identical to one read before (same content, so the same event_id). */
+  /** Events identical to one read before in the same chunk (same content, so the same event_id). */
   repeated: number;
 }
 
 export interface UbiImportReport {
-  /** Lines read, action lines and blank ones included. */
+  /** Lines read, action lines and blank ones included (those up to startAfterLine too). */
   lines: number;
   /** Query documents read; those repeating a query_id are merged into one session. */
   queries: number;
+  /** Sessions written for the query documents of each chunk (a query_id whose documents span chunks counts in each). */
   sessions: number;
-  /** Impressions that became search results. */
+  /** Impressions that became search results of a stored session. */
   impressions: number;
+  /** Events written to a stored session. */
   events: number;
   skipped: UbiSkipped;
   rejected: RejectedLine[];
-  /** Queries whose session is in a released batch, which an import never changes. */
+  /** Lines of sessions in a released batch, which an import never changes. */
   skippedLines: RejectedLine[];
-  /** As ImportReport's: set when shouldStop ended the import. */
+  /** Set when shouldStop ended the import early: every line up to this one is imported, the rest is not read. */
   stoppedAfterLine?: number;
 }
 
 /** OpenSearch `date` fields default to ISO-8601 or epoch milliseconds. */
 const TIMESTAMP_RULE = 'must be an ISO-8601 date or epoch milliseconds';
+/** To epoch milliseconds: orders a query's documents within a second too. */
 const UbiTimestamp = v.pipe(
   v.union([v.string(), v.number()], TIMESTAMP_RULE),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    const seconds = toUnixSeconds(dataset.value);
-    if (seconds === undefined) addIssue({ message: TIMESTAMP_RULE });
-    return seconds ?? NEVER;
+    const ms = toEpochMs(dataset.value);
+    if (ms === undefined) addIssue({ message: TIMESTAMP_RULE });
+    return ms ?? NEVER;
   }),
 );
-
 const Text = v.optional(v.nullable(v.string('must be a string')));
 const Attributes = v.optional(v.nullable(JsonObject));
 
@@ -105,38 +123,24 @@ const UbiEvent = v.looseObject({
 });
 type UbiEvent = v.InferOutput<typeof UbiEvent>;
 
-interface UbiEventLine {
-  line: number;
-  event: UbiEvent;
-  queryId: string;
-  /** From the document as read, whose content is the event's identity. */
-  eventId: string;
+/** What one chunk holds of a session: its documents by id (a repeat within the chunk is one), each with its line. */
+interface ChunkSession {
+  queries: Map<string, { line: number; source: UbiQuerySource }>;
+  impressions: Map<string, { line: number; source: UbiImpressionSource }>;
+  events: Map<string, { line: number; event: Event }>;
 }
 
-type UbiQuery = v.InferOutput<typeof UbiQuery>;
-
-/** What the documents of one query_id say, merged. */
-interface QueryRecord {
-  /** The line of its first document, to report a problem with the session. */
-  line: number;
-  /** The earliest document: it gives the session's fields. */
-  earliest: UbiQuery;
-  /** The earliest document's non-empty `query_response_hit_ids`: the results when there are no impressions. */
-  hits: { timestamp: number; ids: string[] } | undefined;
+interface Chunk {
+  firstLine: number;
+  documents: number;
+  queries: number;
+  sessions: Map<string, ChunkSession>;
 }
 
-interface Impression {
-  objectId: string;
-  ordinal: number | undefined;
-  meta: Record<string, unknown> | undefined;
-  /** Read order, to break ties between equal positions. */
-  seq: number;
-}
-
-/** Reads UBI NDJSON, maps it to sessions and events, and writes them (events first, as the JSONL import). */
+/** Reads UBI NDJSON chunk by chunk, stores each chunk's documents, and recomputes the sessions it touched. */
 export async function importUbi(
   source: AsyncIterable<Uint8Array>,
-  writer: ImportWriter,
+  writer: UbiImportWriter,
   options: ImportOptions = {},
 ): Promise<UbiImportReport> {
   const report: UbiImportReport = {
@@ -146,55 +150,221 @@ export async function importUbi(
     impressions: 0,
     events: 0,
     // No prototype: an action_name such as "constructor" or "__proto__" is just a name to count.
-    skipped: { noQueryId: 0, unknownQuery: 0, noObject: Object.create(null) as Record<string, number>, repeated: 0 },
+    skipped: { noQueryId: 0, waitingForQuery: 0, noObject: Object.create(null) as Record<string, number>, repeated: 0 },
     rejected: [],
     skippedLines: [],
   };
-  const { reject, write } = importRun(report, writer, options);
+  const outcomes = lineOutcomes(report, options);
+  const chunkQueries = options.chunkSessions ?? 500;
+  const startAfter = options.startAfterLine ?? 0;
+  let line = 0;
+  const newChunk = (): Chunk => ({ firstLine: line + 1, documents: 0, queries: 0, sessions: new Map() });
+  let chunk = newChunk();
 
-  const queries = new Map<string, QueryRecord>();
-  const events: UbiEventLine[] = [];
+  const flush = async () => {
+    const full = chunk;
+    chunk = newChunk();
+    if (full.sessions.size > 0) {
+      try {
+        await writeChunk(full, writer, report, options.concurrency ?? 16, outcomes);
+      } catch (error) {
+        throw new ImportWriteError(full.firstLine, line, error);
+      }
+    }
+    const { lines, sessions, events, rejected } = report;
+    options.onProgress?.({ lines, sessions, events, rejected: rejected.length });
+  };
+
   for await (const bytes of splitLines(source)) {
-    const line = ++report.lines;
-    const decoded = decodeJsonLine(bytes);
-    if (decoded === BLANK) continue;
-    if ('reason' in decoded) {
-      reject(line, decoded.reason);
-      continue;
-    }
-    const document = decoded.value;
-    if (isBulkAction(document)) continue;
-    if (!document || typeof document !== 'object' || Array.isArray(document)) {
-      reject(line, 'must be a JSON object (a UBI query or event, or a bulk action line)');
-      continue;
-    }
-    if ('action_name' in document) {
-      const event = v.safeParse(UbiEvent, document);
-      if (!event.success) reject(line, `event: ${describeIssues(event.issues)}`);
-      else if (!event.output.query_id) report.skipped.noQueryId++;
-      else {
-        // The document's own event_attributes, which metaOf copies: valibot's parsed copy drops keys
-        // named "__proto__", "constructor" or "prototype", ordinary keys in JSON data.
-        const attributes = (document as { event_attributes?: UbiEvent['event_attributes'] }).event_attributes;
-        events.push({ line, event: { ...event.output, event_attributes: attributes }, queryId: event.output.query_id, eventId: eventIdOf(document) });
+    report.lines = ++line;
+    if (line <= startAfter) continue;
+    if (readLine(line, bytes, chunk, report, outcomes.reject) && (chunk.queries >= chunkQueries || chunk.documents >= CHUNK_DOCUMENTS)) {
+      await flush();
+      if (options.shouldStop?.()) {
+        report.stoppedAfterLine = line;
+        return report;
       }
-    } else if ('query_id' in document) {
-      const query = v.safeParse(UbiQuery, document);
-      if (!query.success) reject(line, `query: ${describeIssues(query.issues)}`);
-      else {
-        report.queries++;
-        mergeQuery(queries, line, query.output);
-      }
-    } else {
-      reject(line, 'neither a UBI query (no query_id) nor a UBI event (no action_name)');
     }
   }
-
-  // In the order of each query's first line, so a write error names a range of lines.
-  const sessions = toSessions(queries, events, report, reject);
-  const chunkSessions = options.chunkSessions ?? 500;
-  for (let i = 0; i < sessions.length; i += chunkSessions) await write(sessions.slice(i, i + chunkSessions));
+  if (chunk.documents > 0) await flush();
   return report;
+}
+
+/** Parses one line into the chunk; true when it added a document. */
+function readLine(line: number, bytes: Parameters<typeof decodeJsonLine>[0], chunk: Chunk, report: UbiImportReport, reject: (line: number, reason: string) => void): boolean {
+  const decoded = decodeJsonLine(bytes);
+  if (decoded === BLANK) return false;
+  if ('reason' in decoded) {
+    reject(line, decoded.reason);
+    return false;
+  }
+  const document = decoded.value;
+  if (isBulkAction(document)) return false;
+  if (!document || typeof document !== 'object' || Array.isArray(document)) {
+    reject(line, 'must be a JSON object (a UBI query or event, or a bulk action line)');
+    return false;
+  }
+  const parsed = 'action_name' in document ? readEvent(document, report) : 'query_id' in document ? readQuery(document, report) : undefined;
+  if (parsed === undefined) {
+    reject(line, 'neither a UBI query (no query_id) nor a UBI event (no action_name)');
+    return false;
+  }
+  if ('reason' in parsed) {
+    reject(line, parsed.reason);
+    return false;
+  }
+  if ('counted' in parsed) return false;
+  chunk.documents++;
+  const session = chunk.sessions.get(parsed.sessionId) ?? { queries: new Map(), impressions: new Map(), events: new Map() };
+  chunk.sessions.set(parsed.sessionId, session);
+  if ('query' in parsed) {
+    chunk.queries++;
+    session.queries.set(parsed.query.documentId, { line, source: parsed.query });
+  } else if ('impression' in parsed) {
+    if (session.impressions.has(parsed.impression.eventId)) report.skipped.repeated++;
+    else session.impressions.set(parsed.impression.eventId, { line, source: parsed.impression });
+  } else if (session.events.has(parsed.event.event_id)) report.skipped.repeated++;
+  else session.events.set(parsed.event.event_id, { line, event: parsed.event });
+  return true;
+}
+
+type ReadDocument = UbiSource | { sessionId: string; event: Event } | { reason: string } | { counted: true };
+
+/** A query document as a source of its session, checked as the session it alone would make. */
+function readQuery(document: object, report: UbiImportReport): ReadDocument {
+  const parsed = v.safeParse(UbiQuery, document);
+  if (!parsed.success) return { reason: `query: ${describeIssues(parsed.issues)}` };
+  report.queries++;
+  const query = parsed.output;
+  const searchMeta: Record<string, unknown> = {};
+  if (query.application) searchMeta.application = query.application;
+  if (query.query_attributes && Object.keys(query.query_attributes).length > 0) searchMeta.query_attributes = query.query_attributes;
+  const hitIds = query.query_response_hit_ids ?? [];
+  const source: UbiQuerySource = {
+    documentId: contentIdOf(document),
+    timestampMs: query.timestamp,
+    searchQuery: query.user_query,
+    ...(query.client_id ? { userId: query.client_id } : {}),
+    ...(Object.keys(searchMeta).length > 0 ? { searchMeta } : {}),
+    ...(hitIds.length > 0 ? { hitIds } : {}),
+  };
+  const alone = v.safeParse(Session, ubiSession(query.query_id, [source], []));
+  const problem = alone.success
+    ? itemProblem(ubiQueryItem(query.query_id, source)) ?? itemProblem(sessionItem(alone.output))
+    : describeIssues(alone.issues);
+  return problem ? { reason: `query: ${problem}` } : { sessionId: query.query_id, query: source };
+}
+
+/** An event as an impression or an event of its query's session; events that cannot be one are counted. */
+function readEvent(document: object, report: UbiImportReport): ReadDocument {
+  const parsed = v.safeParse(UbiEvent, document);
+  if (!parsed.success) return { reason: `event: ${describeIssues(parsed.issues)}` };
+  // The document's own event_attributes, which metaOf copies: valibot's parsed copy drops keys
+  // named "__proto__", "constructor" or "prototype", ordinary keys in JSON data.
+  const attributes = (document as { event_attributes?: UbiEvent['event_attributes'] }).event_attributes;
+  const event = { ...parsed.output, event_attributes: attributes };
+  const queryId = event.query_id;
+  if (!queryId) {
+    report.skipped.noQueryId++;
+    return { counted: true };
+  }
+  const { object, position } = event.event_attributes ?? {};
+  const objectId = object?.object_id == null || object.object_id === '' ? undefined : String(object.object_id);
+  if (objectId === undefined) {
+    report.skipped.noObject[event.action_name] = (report.skipped.noObject[event.action_name] ?? 0) + 1;
+    return { counted: true };
+  }
+  // Its session may not exist yet, but its items are keyed by this id: it must be a valid one.
+  const id = v.safeParse(Id, queryId);
+  if (!id.success) return { reason: `event: query_id ${describeIssues(id.issues)}` };
+  const eventId = contentIdOf(document);
+  if (event.action_name === IMPRESSION) {
+    const impression: UbiImpressionSource = {
+      eventId,
+      timestampMs: event.timestamp,
+      objectId,
+      ...(position?.ordinal == null ? {} : { ordinal: position.ordinal }),
+      ...withMeta(metaOf(event, { keepOrdinal: false })),
+    };
+    const problem = itemProblem(ubiImpressionItem(queryId, impression));
+    return problem ? { reason: `event: ${problem}` } : { sessionId: queryId, impression };
+  }
+  const mapped = v.safeParse(Event, {
+    event_id: eventId,
+    session_id: queryId,
+    object_id: objectId,
+    event_type: event.action_name,
+    created_at: Math.floor(event.timestamp / 1000),
+    ...withMeta(metaOf(event, { keepOrdinal: true })),
+  });
+  const problem = mapped.success ? itemProblem(eventItem(mapped.output)) : describeIssues(mapped.issues);
+  return problem || !mapped.success ? { reason: `event: ${problem}` } : { sessionId: queryId, event: mapped.output };
+}
+
+const linesOf = (s: ChunkSession): number[] =>
+  [...s.queries.values(), ...s.impressions.values(), ...s.events.values()].map((d) => d.line).sort((a, b) => a - b);
+
+/**
+ * Writes one chunk as the import rules allow: a session in a released batch
+ * is left alone (all its lines in the chunk skipped). For the others, the
+ * sources are stored first, then each session is recomputed from everything
+ * stored for it (one Query of its partition's UBI range) and checked; then
+ * the events of the sessions that passed (or wait for their query) are
+ * written, and last the sessions themselves, so a session becomes visible
+ * only once its events are stored, as in the JSONL import.
+ */
+async function writeChunk(chunk: Chunk, writer: UbiImportWriter, report: UbiImportReport, concurrency: number, outcomes: LineOutcomes): Promise<void> {
+  const state = await writer.readImportState([...chunk.sessions.keys()]);
+  const allowed: Array<[string, ChunkSession]> = [];
+  for (const [sessionId, s] of chunk.sessions) {
+    const released = releasedReason(state.assignments.get(sessionId), state.pointer);
+    if (released) for (const line of linesOf(s)) outcomes.skip(line, released);
+    else allowed.push([sessionId, s]);
+  }
+
+  const sources: UbiSource[] = allowed.flatMap(([sessionId, s]) => [
+    ...[...s.queries.values()].map(({ source: query }) => ({ sessionId, query })),
+    ...[...s.impressions.values()].map(({ source: impression }) => ({ sessionId, impression })),
+  ]);
+  await forEachConcurrently(batches(sources), concurrency, (batch) => writer.putUbiSources(batch));
+
+  const recomputed: Array<{ session: Session; sourceCount: number; s: ChunkSession }> = [];
+  const writable: ChunkSession[] = [];
+  await forEachConcurrently(allowed, concurrency, async ([sessionId, s]) => {
+    const stored = await writer.readUbiSources(sessionId);
+    const sourceCount = stored.queries.length + stored.impressions.length;
+    const computed = ubiSession(sessionId, stored.queries, stored.impressions);
+    if (!computed) {
+      report.skipped.waitingForQuery += s.events.size + s.impressions.size;
+      writable.push(s);
+      return;
+    }
+    const session = v.safeParse(Session, computed);
+    const problem = session.success ? itemProblem({ ...sessionItem(session.output), [UBI_SOURCE_COUNT]: sourceCount }) : describeIssues(session.issues);
+    if (!session.success || problem) {
+      for (const line of linesOf(s)) outcomes.reject(line, `session "${sessionId}" with this line's documents: ${problem}`);
+      return;
+    }
+    recomputed.push({ session: session.output, sourceCount, s });
+    writable.push(s);
+  });
+
+  const events = writable.flatMap((s) => [...s.events.values()].map((e) => e.event));
+  await forEachConcurrently(batches(events), concurrency, (batch) => writer.putEvents(batch));
+  await forEachConcurrently(recomputed, concurrency, async ({ session, sourceCount, s }) => {
+    // False when an import racing this one read more sources: its session is the newer one.
+    await writer.upsertUbiSession(session, sourceCount);
+    if (s.queries.size > 0) report.sessions++;
+    report.events += s.events.size;
+    report.impressions += s.impressions.size;
+  });
+}
+
+/** BatchWriteItem's 25 items a request. */
+function batches<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += BATCH_WRITE_SIZE) out.push(items.slice(i, i + BATCH_WRITE_SIZE));
+  return out;
 }
 
 /** `{"index": {...}}` or `{"create": {...}}`: the bulk API's line before each document. */
@@ -202,130 +372,6 @@ function isBulkAction(value: unknown): boolean {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
   const keys = Object.keys(value);
   return keys.length === 1 && (keys[0] === 'index' || keys[0] === 'create');
-}
-
-/**
- * A query_id seen again (clients re-send it as the user refines or pages) is
- * one session: the earliest document gives the query text, time, client and
- * application, the earliest that lists hits the fallback results (ties: the
- * one read first), whatever order the documents come in.
- */
-function mergeQuery(queries: Map<string, QueryRecord>, line: number, query: UbiQuery): void {
-  const hitIds = query.query_response_hit_ids ?? [];
-  const hits = hitIds.length > 0 ? { timestamp: query.timestamp, ids: hitIds } : undefined;
-  const known = queries.get(query.query_id);
-  if (!known) {
-    queries.set(query.query_id, { line, earliest: query, hits });
-    return;
-  }
-  if (query.timestamp < known.earliest.timestamp) known.earliest = query;
-  if (hits && (!known.hits || hits.timestamp < known.hits.timestamp)) known.hits = hits;
-}
-
-/** The session a query's earliest document describes, before its results are known. */
-function sessionOf(query: UbiQuery): Session {
-  const searchMeta: Record<string, unknown> = {};
-  if (query.application) searchMeta.application = query.application;
-  if (query.query_attributes && Object.keys(query.query_attributes).length > 0) searchMeta.query_attributes = query.query_attributes;
-  return {
-    session_id: query.query_id,
-    search_query: query.user_query,
-    created_at: query.timestamp,
-    search_results: [],
-    ...(Object.keys(searchMeta).length > 0 ? { search_meta: searchMeta } : {}),
-    ...(query.client_id ? { user_id: query.client_id } : {}),
-    is_irrelevant: false,
-    is_payload_search: false,
-  };
-}
-
-/** Joins events to their queries: impressions become search results, events with an object become events. */
-function toSessions(
-  queries: Map<string, QueryRecord>,
-  events: UbiEventLine[],
-  report: UbiImportReport,
-  reject: (line: number, reason: string) => void,
-): ValidLine[] {
-  const impressions = new Map<string, Impression[]>();
-  const eventsOf = new Map<string, Map<string, Event>>();
-  for (const [seq, { line, event, queryId, eventId }] of events.entries()) {
-    if (!queries.has(queryId)) {
-      report.skipped.unknownQuery++;
-      continue;
-    }
-    const { object, position } = event.event_attributes ?? {};
-    const objectId = object?.object_id == null || object.object_id === '' ? undefined : String(object.object_id);
-    if (objectId === undefined) {
-      report.skipped.noObject[event.action_name] = (report.skipped.noObject[event.action_name] ?? 0) + 1;
-      continue;
-    }
-    if (event.action_name === IMPRESSION) {
-      const ordinal = position?.ordinal ?? undefined;
-      const list = impressions.get(queryId) ?? [];
-      list.push({ objectId, ordinal, meta: metaOf(event, { keepOrdinal: false }), seq });
-      impressions.set(queryId, list);
-      report.impressions++;
-      continue;
-    }
-    const mapped = {
-      event_id: eventId,
-      session_id: queryId,
-      object_id: objectId,
-      event_type: event.action_name,
-      created_at: event.timestamp,
-      ...withMeta(metaOf(event, { keepOrdinal: true })),
-    };
-    const parsed = v.safeParse(Event, mapped);
-    const problem = parsed.success ? itemProblem(eventItem(parsed.output)) : describeIssues(parsed.issues);
-    if (!parsed.success || problem) {
-      reject(line, `event: ${problem}`);
-      continue;
-    }
-    const byId = eventsOf.get(queryId) ?? new Map<string, Event>();
-    if (byId.has(parsed.output.event_id)) report.skipped.repeated++;
-    else byId.set(parsed.output.event_id, parsed.output);
-    eventsOf.set(queryId, byId);
-  }
-
-  const sessions: ValidLine[] = [];
-  for (const [queryId, query] of queries) {
-    const session = v.safeParse(Session, {
-      ...sessionOf(query.earliest),
-      search_results: searchResults(impressions.get(queryId), query.hits?.ids ?? []),
-    });
-    if (!session.success) {
-      reject(query.line, `query: ${describeIssues(session.issues)}`);
-      continue;
-    }
-    const problem = itemProblem(sessionItem(session.output));
-    if (problem) {
-      reject(query.line, `query: ${problem}`);
-      continue;
-    }
-    sessions.push({ line: query.line, session: session.output, events: [...(eventsOf.get(queryId)?.values() ?? [])] });
-  }
-  return sessions;
-}
-
-/**
- * Impressions in the order they were shown (position, then read order), each
- * object once; without impressions, the hits the query returned, in order.
- */
-function searchResults(impressions: Impression[] = [], hitIds: string[]): SearchResult[] {
-  if (impressions.length === 0) return hitIds.map((objectId, rank) => ({ object_id: objectId, rank }));
-  const ordered = impressions.toSorted((a, b) => (a.ordinal ?? Infinity) - (b.ordinal ?? Infinity) || a.seq - b.seq);
-  const seen = new Set<string>();
-  const results: SearchResult[] = [];
-  for (const impression of ordered) {
-    if (seen.has(impression.objectId)) continue;
-    seen.add(impression.objectId);
-    results.push({
-      object_id: impression.objectId,
-      ...(impression.ordinal === undefined ? {} : { rank: impression.ordinal }),
-      ...withMeta(impression.meta),
-    });
-  }
-  return results;
 }
 
 /**
@@ -348,18 +394,19 @@ function metaOf(event: UbiEvent, { keepOrdinal }: { keepOrdinal: boolean }): Rec
 const withMeta = (meta: Record<string, unknown> | undefined) => (meta ? { meta } : {});
 
 /**
- * UBI events carry no id of their own, so the id is a hash of the event's
- * content (keys sorted): the same event imported again, from either form or
- * another export of the index, gets the same id, and the write is a no-op.
+ * UBI documents carry no id of their own, so the id is a hash of the
+ * document's content (keys sorted): the same document imported again, from
+ * either form or another export of the index, gets the same id, and its
+ * write is a no-op. It is also the last tie-break between documents.
  */
-function eventIdOf(document: object): string {
+function contentIdOf(document: object): string {
   return `ubi-${createHash('sha256').update(stableStringify(document)!).digest('hex').slice(0, 32)}`;
 }
 
 const ISO_8601 = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
-/** ISO-8601 (UTC when it names no zone, as OpenSearch reads it) or epoch milliseconds, to unix seconds; undefined if neither. */
-function toUnixSeconds(timestamp: string | number): number | undefined {
+/** ISO-8601 (UTC when it names no zone, as OpenSearch reads it) or epoch milliseconds, to epoch milliseconds; undefined if neither. */
+function toEpochMs(timestamp: string | number): number | undefined {
   let ms: number;
   if (typeof timestamp === 'number' || /^\d+$/.test(timestamp)) ms = Number(timestamp);
   else {
@@ -369,23 +416,29 @@ function toUnixSeconds(timestamp: string | number): number | undefined {
     // Date.parse would read a zone-less date-time as local time, and wants "+00:00" rather than "+0000".
     ms = Date.parse(`${date}T${time}${zone.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`);
   }
-  return Number.isFinite(ms) && ms >= 0 ? Math.floor(ms / 1000) : undefined;
+  // Whole milliseconds: a fraction of one would be a number DynamoDB stores but this import does not need.
+  return Number.isFinite(ms) && ms >= 0 ? Math.floor(ms) : undefined;
 }
 
-/** The skipped events in one sentence, e.g. "1042 events skipped: 944 name a query not in the input, …". */
-export function describeSkipped({ noQueryId, unknownQuery, noObject, repeated }: UbiSkipped): string {
+/**
+ * The events that are not part of a session, in one sentence, e.g. "944
+ * events wait for their query (kept until it is imported); 98 events
+ * skipped: 2 have no query_id, 96 name no object (search 96)".
+ */
+export function describeSkipped({ noQueryId, waitingForQuery, noObject, repeated }: UbiSkipped): string {
   const noObjectTotal = Object.values(noObject).reduce((sum, n) => sum + n, 0);
-  const total = noQueryId + unknownQuery + noObjectTotal + repeated;
-  if (total === 0) return 'no events skipped';
+  const total = noQueryId + noObjectTotal + repeated;
   const byAction = Object.entries(noObject)
     .sort(([a, m], [b, n]) => n - m || a.localeCompare(b))
     .map(([action, n]) => `${action} ${n}`)
     .join(', ');
   const parts = [
-    unknownQuery && `${unknownQuery} name a query not in the input`,
     noQueryId && `${noQueryId} have no query_id`,
     noObjectTotal && `${noObjectTotal} name no object (${byAction})`,
     repeated && `${repeated} repeat an earlier event`,
   ].filter(Boolean);
-  return `${total} event${total === 1 ? '' : 's'} skipped: ${parts.join(', ')}`;
+  const skipped = total === 0 ? 'no events skipped' : `${total} event${total === 1 ? '' : 's'} skipped: ${parts.join(', ')}`;
+  if (waitingForQuery === 0) return skipped;
+  const waiting = `${waitingForQuery} event${waitingForQuery === 1 ? ' waits for its' : 's wait for their'} query (kept until it is imported)`;
+  return `${waiting}; ${skipped}`;
 }

@@ -328,8 +328,8 @@ async function main() {
         `(not an API handler: the workflow calls it once a release, so the handlers' cold-start and size budgets are not its).`,
     );
     console.log(
-      `UBI import: ${ubiImport.documents} documents (${round(ubiImport.fileMb)} MiB) held ${round(ubiImport.heldHeapMb)} MiB of heap when writing began, ` +
-        `${round(ubiImport.heapPerDocumentKb, 2)} KiB per document.`,
+      `UBI import: ${ubiImport.documents} documents (${round(ubiImport.fileMb)} MiB) in ${ubiImport.chunks} chunks held at most ${round(ubiImport.heldHeapMb)} MiB of heap ` +
+        `when a chunk's writes began (bounded by a chunk, not the file).`,
     );
     for (const object of ingested) {
       console.log(

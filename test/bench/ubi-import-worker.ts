@@ -1,10 +1,10 @@
 /**
- * The UBI import's memory: it holds the whole input before writing (events may
- * precede their query), so its heap grows with the file. Imports COPIES copies
- * of the demo sample (query ids made distinct per copy) into a writer that
- * discards, in a process of its own, and reports the heap still in use, after
- * a full garbage collection, when the first write comes: everything is read
- * and held then.
+ * The UBI import's memory: it reads and writes the input chunk by chunk, so
+ * its heap is bounded by a chunk, not the file. Imports COPIES copies of the
+ * demo sample (query ids made distinct per copy) into a writer that keeps
+ * only the current chunk's sources (as a store would hand them back), in a
+ * process of its own, and reports the most heap in use, after a full garbage
+ * collection, when a chunk's writes begin: that chunk is read and held then.
  *
  * Input (argv[2], JSON): {copies}.
  */
@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DEMO_DATA_FILE } from '../../infra/local/demo-data';
+import type { UbiSource } from '../../shared/data/session-writer';
 import { importUbi } from '../../shared/ingest/ubi';
 import { answerParent } from './workers';
 
@@ -24,9 +25,10 @@ export interface UbiImportResult {
   fileMb: number;
   sessions: number;
   events: number;
-  /** Heap in use at the first write, after a full collection, above what it was before the import. */
+  /** Chunks the input was written in. */
+  chunks: number;
+  /** The most heap in use when a chunk's writes began, after a full collection, above what it was before the import. */
   heldHeapMb: number;
-  heapPerDocumentKb: number;
 }
 
 answerParent(async (): Promise<UbiImportResult> => {
@@ -44,23 +46,36 @@ answerParent(async (): Promise<UbiImportResult> => {
   const gc = runInNewContext('gc') as () => void;
   gc();
   const before = process.memoryUsage().heapUsed;
-  let held: number | undefined;
-  const measureOnce = async () => {
-    if (held !== undefined) return;
-    gc();
-    held = process.memoryUsage().heapUsed - before;
-  };
+  let held = 0;
+  let chunks = 0;
+  // Each chunk begins with the state read: measured there, and the previous chunk's sources forgotten.
+  let sources: UbiSource[] = [];
   const report = await importUbi(source, {
-    readImportState: async () => ({ assignments: new Map(), pointer: undefined }),
-    putEvents: measureOnce,
-    upsertSession: measureOnce,
+    readImportState: async () => {
+      chunks++;
+      sources = [];
+      gc();
+      held = Math.max(held, process.memoryUsage().heapUsed - before);
+      return { assignments: new Map(), pointer: undefined };
+    },
+    putEvents: async () => undefined,
+    putUbiSources: async (batch) => void sources.push(...batch),
+    readUbiSources: async (sessionId) => {
+      const of = sources.filter((s) => s.sessionId === sessionId);
+      return {
+        sessionId,
+        queries: of.flatMap((s) => ('query' in s ? [s.query] : [])),
+        impressions: of.flatMap((s) => ('impression' in s ? [s.impression] : [])),
+      };
+    },
+    upsertUbiSession: async () => true,
   });
   return {
     documents,
     fileMb: file.length / 1024 ** 2,
     sessions: report.sessions,
     events: report.events,
-    heldHeapMb: held! / 1024 ** 2,
-    heapPerDocumentKb: held! / documents / 1024,
+    chunks,
+    heldHeapMb: held / 1024 ** 2,
   };
 });

@@ -207,14 +207,15 @@ test('a missing table, an endpoint nobody answers on, or a missing file: exit 2 
   expect(format.stderr).toMatch(/^Unknown --format "csv": use jsonl or ubi\./);
 });
 
-test('--format ubi imports the UBI sample, reports sessions, events and skipped records, and a second run changes nothing', async () => {
+test('--format ubi imports the UBI sample, reports sessions, events, waiting and skipped records, and a second run changes nothing', async () => {
   const tableName = `${process.env.TABLE_NAME}-ubi`;
   await ensureTable(process.env.DYNAMODB_ENDPOINT!, tableName);
   const env = { DYNAMODB_ENDPOINT: process.env.DYNAMODB_ENDPOINT, TABLE_NAME: tableName };
   const summary =
     'Imported 284 sessions and 474 events from 7842 lines; rejected 0 lines.\n' +
     'UBI: 473 query documents made the sessions (repeated query ids merged), 1932 impressions their search results; ' +
-    '1042 events skipped: 944 name a query not in the input, 2 have no query_id, 96 name no object (search 96).\n';
+    '332 events wait for their query (kept until it is imported); ' +
+    '710 events skipped: 2 have no query_id, 708 name no object (search 504, on_search 86, view_search_results 62, product_sort 56).\n';
 
   expect(await runImport(['--format', 'ubi', DEMO_DATA_FILE], env)).toMatchObject({ code: 0, stdout: summary });
   const first = await scanTable(documentClient, tableName);

@@ -71,8 +71,30 @@ test('UBI: a query whose session is in a released batch is skipped the same way'
     ),
     writer(),
   );
-  expect(report).toMatchObject({ sessions: 0, events: 0, rejected: [], skippedLines: [{ line: 1, reason: 'in released batch 000001' }] });
+  expect(report).toMatchObject({
+    sessions: 0,
+    events: 0,
+    rejected: [],
+    skippedLines: [
+      { line: 1, reason: 'in released batch 000001' },
+      { line: 2, reason: 'in released batch 000001' },
+    ],
+  });
   expect(await pageOf('000001')).toEqual(before);
+});
+
+test('UBI: a late object for a released session (its events, impressions, no query) is skipped, and nothing of it is stored', async () => {
+  const before = await scanTable(documentClient, process.env.TABLE_NAME!);
+  const report = await importUbi(
+    source(
+      { action_name: 'impression', query_id: ids.released, timestamp: 1733788899000, event_attributes: { object: { object_id: 'p8' }, position: { ordinal: 0 } } },
+      { action_name: 'click', query_id: ids.released, timestamp: 1733788899000, event_attributes: { object: { object_id: 'p8' } } },
+    ),
+    writer(),
+  );
+  expect(report).toMatchObject({ sessions: 0, events: 0, impressions: 0, rejected: [] });
+  expect(report.skippedLines.map((l) => l.line)).toEqual([1, 2]);
+  expect(await scanTable(documentClient, process.env.TABLE_NAME!)).toEqual(before);
 });
 
 test('a scheduled session marked as a payload search: the line is rejected with its reason, and nothing of it is written', async () => {

@@ -6,7 +6,7 @@
  */
 import { describeSkipped, importUbi, type UbiImportReport } from '../../shared/ingest/ubi';
 import type { Event, Session } from '../../shared/schemas';
-import { fakeWriter } from '../support/fake-writer';
+import { fakeUbiWriter } from '../support/fake-writer';
 
 const QUERY = {
   application: 'shop',
@@ -57,7 +57,7 @@ async function importText(text: string, options: { chunkSessions?: number } = {}
   const events: Event[] = [];
   const report = await importUbi(
     bytes(text),
-    fakeWriter({ putEvents: async (e) => void events.push(...e), upsertSession: async (s) => void sessions.push(s) }),
+    fakeUbiWriter({ putEvents: async (e) => void events.push(...e), upsertSession: async (s) => void sessions.push(s) }),
     options,
   );
   return { report, sessions, events };
@@ -107,7 +107,7 @@ test('a query becomes a session: impressions its ranked results, other events wi
     sessions: 1,
     impressions: 3,
     events: 2,
-    skipped: { noQueryId: 0, unknownQuery: 0, noObject: { search: 1 }, repeated: 0 },
+    skipped: { noQueryId: 0, waitingForQuery: 0, noObject: { search: 1 }, repeated: 0 },
     rejected: [],
     skippedLines: [],
   } satisfies UbiImportReport);
@@ -176,7 +176,7 @@ test('each object is one result, at the first position it was shown; impressions
   ]);
 });
 
-test('events that cannot join a session are counted by reason, not written', async () => {
+test('events that cannot join a session are counted by reason, not written; events of a query not imported yet are stored and wait', async () => {
   const { report, events } = await importText(
     plain([
       QUERY,
@@ -189,10 +189,20 @@ test('events that cannot join a session are counted by reason, not written', asy
       event('click', 'p-b', 1),
     ]),
   );
-  expect(events.map((e) => e.event_type)).toEqual(['click']);
-  expect(report.skipped).toEqual({ noQueryId: 1, unknownQuery: 2, noObject: { brand_filter: 2, search: 1 }, repeated: 0 });
+  // The click of q-missing is stored under its session id, to join the session once its query comes.
+  expect(events.map((e) => [e.session_id, e.event_type])).toEqual([
+    ['q-1', 'click'],
+    ['q-missing', 'click'],
+  ]);
+  expect(report).toMatchObject({ sessions: 1, events: 1, impressions: 0 });
+  expect(report.skipped).toEqual({ noQueryId: 1, waitingForQuery: 2, noObject: { brand_filter: 2, search: 1 }, repeated: 0 });
   expect(describeSkipped(report.skipped)).toBe(
-    '6 events skipped: 2 name a query not in the input, 1 have no query_id, 3 name no object (brand_filter 2, search 1)',
+    '2 events wait for their query (kept until it is imported); ' +
+      '4 events skipped: 1 have no query_id, 3 name no object (brand_filter 2, search 1)',
+  );
+  expect(describeSkipped({ ...report.skipped, waitingForQuery: 0 })).toBe('4 events skipped: 1 have no query_id, 3 name no object (brand_filter 2, search 1)');
+  expect(describeSkipped({ noQueryId: 0, waitingForQuery: 1, noObject: {}, repeated: 0 })).toBe(
+    '1 event waits for its query (kept until it is imported); no events skipped',
   );
   expect(report.rejected).toEqual([]);
 });
@@ -230,14 +240,14 @@ test('malformed lines are rejected by number with the reason; the rest is import
 test('a write that fails stops the import with the lines it covered; progress is reported per chunk', async () => {
   const progress: number[] = [];
   const three = plain([QUERY, { ...QUERY, query_id: 'q-2' }, { ...QUERY, query_id: 'q-3' }]);
-  await importUbi(bytes(three), fakeWriter({}), {
+  await importUbi(bytes(three), fakeUbiWriter({}), {
     chunkSessions: 2,
     onProgress: (p) => progress.push(p.sessions),
   });
   expect(progress).toEqual([2, 3]);
 
   let calls = 0;
-  const failing = fakeWriter({
+  const failing = fakeUbiWriter({
     upsertSession: async () => {
       if (++calls > 2) throw new Error('throttled');
     },
@@ -254,4 +264,16 @@ test('an event DynamoDB could not store rejects its own line only; its session a
   expect(report.rejected).toEqual([{ line: 2, reason: expect.stringMatching(/^event: item is \d+ bytes/) }]);
   expect(sessions.map((s) => s.session_id)).toEqual(['q-1']);
   expect(events.map((e) => e.event_type)).toEqual(['add_to_cart']);
+});
+
+test('an impression or a query document DynamoDB could not store is rejected by its line, and nothing of it is written', async () => {
+  const blob = 'x'.repeat(410 * 1024);
+  const huge = event('impression', 'p-z', 0, { event_attributes: { object: { object_id: 'p-z', blob }, position: { ordinal: 0 } } });
+  const hugeQuery = { ...QUERY, query_id: 'q-huge', query_attributes: { blob } };
+  const { report, sessions } = await importText(plain([QUERY, huge, hugeQuery, event('impression', 'p-a', 1)]));
+  expect(report.rejected).toEqual([
+    { line: 2, reason: expect.stringMatching(/^event: item is \d+ bytes/) },
+    { line: 3, reason: expect.stringMatching(/^query: item is \d+ bytes/) },
+  ]);
+  expect(sessions.map((s) => [s.session_id, s.search_results.map((r) => r.object_id)])).toEqual([['q-1', ['p-a']]]);
 });

@@ -22,15 +22,16 @@ const shardedPointer = { ...pointerRow, opened_at: 1_700_000_000_000, shards: 4,
 const fencedPointer = { ...shardedPointer, release_id: 'r-1', released_at: 1_700_000_100, release_origin: 'api' };
 
 describe('scheduling', () => {
-  test('findSession: one strongly consistent Query of the session partition, Limit 3: assignment, session, first event', async () => {
+  test('findSession: one strongly consistent Query of the session partition up to its events, Limit 3: assignment, session, first event', async () => {
     ddb.on(QueryCommand).resolves({ Items: [assignmentRow, sessionRow, eventRow] });
     await expect(store.findSession('s-1')).resolves.toEqual({ session: { ...session, assignment }, hasEvents: true });
     expect(ddb.calls()).toHaveLength(1);
     expect(ddb.commandCalls(QueryCommand)[0]!.args[0].input).toEqual({
       TableName: TABLE_NAME,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': 'PK' },
-      ExpressionAttributeValues: { ':pk': 'SESSION#s-1' },
+      // Up to its events: the UBI import's sources (UBI#…) sort after them and are not read.
+      KeyConditionExpression: '#pk = :pk AND #sk < :end',
+      ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
+      ExpressionAttributeValues: { ':pk': 'SESSION#s-1', ':end': 'UBI#' },
       ConsistentRead: true,
       Limit: 3,
     });
@@ -266,7 +267,7 @@ describe('pages', () => {
     ]);
   });
 
-  test('readSession: one strongly consistent Query of the session partition: the assignment, the item, then the oldest events', async () => {
+  test('readSession: one strongly consistent Query of the session partition up to its events: the assignment, the item, then the oldest events', async () => {
     ddb.on(QueryCommand).resolves({ Items: [assignmentRow, sessionRow, eventRow] });
     await expect(store.readSession('s-1', 100)).resolves.toEqual({
       session: { ...session, assignment },
@@ -275,9 +276,10 @@ describe('pages', () => {
     const input = ddb.commandCalls(QueryCommand)[0]!.args[0].input;
     expect(input).toEqual({
       TableName: TABLE_NAME,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': 'PK' },
-      ExpressionAttributeValues: { ':pk': 'SESSION#s-1' },
+      // Up to its events: the UBI import's sources (UBI#…) sort after them and are not read.
+      KeyConditionExpression: '#pk = :pk AND #sk < :end',
+      ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
+      ExpressionAttributeValues: { ':pk': 'SESSION#s-1', ':end': 'UBI#' },
       ConsistentRead: true,
       // The assignment and the session item, then at most 100 events.
       Limit: 102,

@@ -1,7 +1,21 @@
 /**
  * Every key of the single table, as the README's table layout documents it.
  */
-import { batchIndexKey, batchPartition, collectingPointerKey, eventKey, eventSortKeyPrefix, isSessionSortKey, LAYOUT_ATTRIBUTES, releaseKey, sessionKey, sessionPartition } from '../../shared/data/keys';
+import {
+  batchIndexKey,
+  batchPartition,
+  collectingPointerKey,
+  eventKey,
+  eventSortKeyPrefix,
+  isSessionSortKey,
+  LAYOUT_ATTRIBUTES,
+  readableSortKeyEnd,
+  releaseKey,
+  sessionKey,
+  sessionPartition,
+  ubiImpressionKey,
+  ubiQueryKey,
+} from '../../shared/data/keys';
 import { POINTER_KEY, session } from './store-fixtures';
 
 describe('key builders', () => {
@@ -23,6 +37,16 @@ describe('key builders', () => {
     expect([...keys].sort()).toEqual(['#SESSION', 'EVENT#000000000009#z', 'EVENT#000000000010#a', 'EVENT#000000000100#0']);
     expect(isSessionSortKey('#SESSION')).toBe(true);
     expect(isSessionSortKey('EVENT#000000000009#z')).toBe(false);
+  });
+
+  test('the UBI sources sort after every event of their session, and past the end of what pages read', () => {
+    expect(ubiQueryKey('s', 'ubi-0a')).toEqual({ PK: 'SESSION#s', SK: 'UBI#QUERY#ubi-0a' });
+    expect(ubiImpressionKey('s', 'ubi-0b')).toEqual({ PK: 'SESSION#s', SK: 'UBI#IMPRESSION#ubi-0b' });
+    // The latest event time 12 digits hold, with the id that sorts last.
+    const lastEvent = eventKey('s', 999_999_999_999, '~').SK;
+    for (const source of [ubiQueryKey('s', '0').SK, ubiImpressionKey('s', '0').SK]) {
+      expect(lastEvent < readableSortKeyEnd && readableSortKeyEnd <= source).toBe(true);
+    }
   });
 
 });
