@@ -12,8 +12,9 @@ export const INGEST_FUNCTION = {
   name: 'IngestObject',
   entry: 'functions/ingest-object.ts',
   description: 'Imports objects created under incoming/ of the ingest bucket (S3 notifications through SQS)',
-  // The import: the pointer (GetItem), where sessions sit (BatchGetItem), events (BatchWriteItem), sessions (UpdateItem).
-  tableAccess: { table: ['GetItem', 'BatchGetItem', 'BatchWriteItem', 'UpdateItem'], index: [] } satisfies TableAccess,
+  // The import: the pointer (GetItem), where sessions sit (BatchGetItem), events and UBI sources (BatchWriteItem),
+  // a UBI session's sources read back (Query), sessions (UpdateItem).
+  tableAccess: { table: ['GetItem', 'BatchGetItem', 'BatchWriteItem', 'Query', 'UpdateItem'], index: [] } satisfies TableAccess,
   bucketAccess: [
     { prefix: INGEST_PREFIXES.jsonl, actions: ['GetObject'] },
     { prefix: INGEST_PREFIXES.ubi, actions: ['GetObject'] },

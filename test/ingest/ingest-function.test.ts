@@ -184,6 +184,7 @@ test('a 50 MB object is imported in memory bounded by a chunk, not by the object
   expect(response).toEqual({ batchItemFailures: [] });
   expect(await readReport(key)).toMatchObject({ status: 'complete', sessions: 1600, rejected: [] });
   if (process.env.INGEST_TEST_REPORT) console.log(`50 MB object, heap capped at ${HEAP_CAP_MB} MiB: RSS ${rssBeforeMb.toFixed(1)} MiB before, peak ${peakRssMb.toFixed(1)} MiB`);
-  // And the bytes held whole (outside the heap) would add 50 MiB to the process.
-  expect(peakRssMb - rssBeforeMb).toBeLessThan(48);
+  // And the bytes held whole (outside the heap) would add 50 MiB to what the chunks and the
+  // collector's slack take (37 to 57 MiB measured, on a busy machine).
+  expect(peakRssMb - rssBeforeMb).toBeLessThan(80);
 }, 240_000);
