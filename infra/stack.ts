@@ -24,7 +24,7 @@ import { INGEST_FUNCTION } from '../shared/ingest/ingest-function';
 import { ROUTES, type Route } from '../shared/routes';
 import { ApiReleaseTrigger } from './constructs/api-release-trigger';
 import { HandlerFunction } from './constructs/handler-function';
-import { IngestPipeline } from './constructs/ingest-pipeline';
+import { IngestPipeline, LOCKED_DOWN_BUCKET } from './constructs/ingest-pipeline';
 import { vendedLogGroupName } from './constructs/log-names';
 import { checkScheduleExpression } from './schedule-expression';
 import { OperationsAlarms } from './constructs/operations-alarms';
@@ -205,11 +205,7 @@ export class SessionImprovementStack extends Stack {
       reason: 'This bucket receives the export bucket\'s access logs; logging access to it would only log the log delivery.',
     });
     this.exportBucket = new s3.Bucket(this, 'ExportBucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...LOCKED_DOWN_BUCKET,
       // No versions: an export is redone from the table at will, and a re-export rewrites the same bytes.
       versioned: false,
       lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS) }],

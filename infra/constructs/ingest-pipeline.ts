@@ -20,6 +20,15 @@ import { HandlerFunction } from './handler-function';
 /** How long objects and their reports stay in the ingest bucket: they are in the table by then. */
 export const INGEST_OBJECT_RETENTION_DAYS = 90;
 
+/** What the export and ingest buckets share: S3-managed encryption, TLS 1.2+ only, nothing public, no ACLs. */
+export const LOCKED_DOWN_BUCKET = {
+  encryption: s3.BucketEncryption.S3_MANAGED,
+  enforceSSL: true,
+  minimumTLSVersion: 1.2,
+  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+} as const satisfies s3.BucketProps;
+
 export interface IngestPipelineProps {
   table: dynamodb.ITable;
   /** The shard count the other functions get. */
@@ -40,11 +49,7 @@ export class IngestPipeline extends Construct {
     const { queue: settings } = INGEST_FUNCTION;
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      ...LOCKED_DOWN_BUCKET,
       // No versions: an object is imported once its notification arrives, and the table holds the result.
       versioned: false,
       lifecycleRules: [

@@ -126,6 +126,20 @@ test('ReleaseBatch calls exactly what it is granted, over HTTP and from the work
   expect(called).toEqual(granted(routeNamed('ReleaseBatch')));
 });
 
+/** An S3 client that records every call it makes (its command, and the key it names). */
+function recordingS3() {
+  const s3 = createS3Client({ endpoint: process.env.S3_ENDPOINT });
+  const s3Calls: { command: string; key: string }[] = [];
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      s3Calls.push({ command: context.commandName ?? 'unknown', key: (args.input as { Key: string }).Key });
+      return next(args);
+    },
+    { step: 'initialize', name: 's3GrantsRecorder' },
+  );
+  return { s3, s3Calls };
+}
+
 /** Each (prefix, action) a bucket access grants, as "prefix*: action". */
 const s3Grants = (access: BucketAccess) => access.flatMap(({ prefix, actions }) => actions.map((a) => `${prefix}*: ${a}`)).sort();
 
@@ -153,15 +167,7 @@ test('ExportBatch calls exactly what it is granted: its reads, and PutObject and
   const random = (n: number) => Array.from({ length: n }, () => Math.random().toString(36).slice(2)).join('');
   const { batchId, release } = await seedReleasedBatch(Array.from({ length: 70 }, () => ({ overrides: { search_query: random(32_000) } })));
 
-  const s3 = createS3Client({ endpoint: process.env.S3_ENDPOINT });
-  const s3Calls: { command: string; key: string }[] = [];
-  s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      s3Calls.push({ command: context.commandName ?? 'unknown', key: (args.input as { Key: string }).Key });
-      return next(args);
-    },
-    { step: 'initialize', name: 's3GrantsRecorder' },
-  );
+  const { s3, s3Calls } = recordingS3();
   const handler = invocationHandler(exportTask({ store: pagingStore(table), sink: s3Sink(s3, testBucket()), limits: { ...PART_LIMITS, maxSessions: 30 } }));
   // Time runs out once part 1's multipart upload has sent a part: that part is given up (aborted).
   const lambdaContext = buildLambdaContext(EXPORT_FUNCTION.name, EXPORT_FUNCTION.timeoutSeconds);
@@ -189,15 +195,7 @@ test('ExportBatch calls exactly what it is granted: its reads, and PutObject and
 }, 120_000);
 
 test('IngestObject calls exactly what it is granted: its table writes, GetObject under incoming/, GetObject and PutObject under reports/', async () => {
-  const s3 = createS3Client({ endpoint: process.env.S3_ENDPOINT });
-  const s3Calls: { command: string; key: string }[] = [];
-  s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      s3Calls.push({ command: context.commandName ?? 'unknown', key: (args.input as { Key: string }).Key });
-      return next(args);
-    },
-    { step: 'initialize', name: 's3GrantsRecorder' },
-  );
+  const { s3, s3Calls } = recordingS3();
   const scheduled = await seedSession({}, 1);
   await scheduleOverHttp(scheduled);
   const fresh = jsonlSessions(3);
