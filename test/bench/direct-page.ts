@@ -61,9 +61,10 @@ export async function readPageDirect(
       db.send(
         new QueryCommand({
           TableName: tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': 'PK' },
-          ExpressionAttributeValues: { ':pk': `SESSION#${entry.sessionId}` },
+          // Up to the events: the UBI import's sources sort after them.
+          KeyConditionExpression: '#pk = :pk AND #sk < :end',
+          ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' },
+          ExpressionAttributeValues: { ':pk': `SESSION#${entry.sessionId}`, ':end': 'UBI#' },
           ConsistentRead: true,
           Limit: page.eventsLimit + 2,
         }),
