@@ -11,7 +11,6 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { buildApp, STACK_NAME } from '../../infra/build-app';
 import { RELEASE_STATES } from '../../infra/constructs/release-workflow';
 import { startLocalS3, type LocalS3 } from '../../infra/local/local-s3';
 import {
@@ -32,6 +31,7 @@ import { s3Sink } from '../../shared/export/s3-sink';
 import { expectedLine, exportKeys, readExport, seedReleasedBatch, walkBatch } from '../support/export';
 import { startExportSandbox, type ExportSandbox } from '../support/export-sandbox-client';
 import { createTestTable } from '../support/handlers';
+import { synthesizedTemplate } from '../support/synthesized';
 
 const store = pagingStore(table);
 
@@ -58,13 +58,7 @@ beforeAll(async () => {
     stored.push(key);
     onStored?.(key);
   });
-  const outdir = mkdtempSync(path.join(tmpdir(), 'cdk-crash-'));
-  try {
-    const { app } = buildApp({ outdir, bundle: false, validateTemplate: false });
-    machine = stateMachineFromTemplate(app.synth().getStackByName(STACK_NAME).template);
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+  machine = stateMachineFromTemplate(synthesizedTemplate());
 }, 60_000);
 
 afterAll(async () => {

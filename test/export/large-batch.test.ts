@@ -10,13 +10,9 @@
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { buildApp, STACK_NAME } from '../../infra/build-app';
 import { RELEASE_STATES } from '../../infra/constructs/release-workflow';
 import { runReleaseWorkflow, stateMachineFromTemplate, type PutEventsEntry, type SynthesizedStateMachine } from '../../infra/local/stepfunctions/state-machine';
 import { getBatchPage } from '../../shared/domain/get-batch-page';
@@ -25,6 +21,7 @@ import { MAX_EVENTS_PER_SESSION, PART_LIMITS, type Manifest } from '../../shared
 import { createTestBucket, expectedLine, readObject, testBucket, testS3 } from '../support/export';
 import { startExportSandbox, type ExportSandbox } from '../support/export-sandbox-client';
 import { SyntheticBatch } from '../support/synthetic-batch';
+import { synthesizedTemplate } from '../support/synthesized';
 
 const SESSIONS = 100_000;
 /** One session far past the events a line carries. */
@@ -47,13 +44,7 @@ const batch = new SyntheticBatch(synthetic);
 
 beforeAll(async () => {
   await createTestBucket();
-  const outdir = mkdtempSync(path.join(tmpdir(), 'cdk-large-export-'));
-  try {
-    const { app } = buildApp({ outdir, bundle: false, validateTemplate: false });
-    machine = stateMachineFromTemplate(app.synth().getStackByName(STACK_NAME).template);
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+  machine = stateMachineFromTemplate(synthesizedTemplate());
   sandbox = await startExportSandbox({ store: { synthetic }, limits: LIMITS });
 }, 60_000);
 

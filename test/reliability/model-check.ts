@@ -34,6 +34,7 @@ import {
   uniqueId,
   type JsonResult,
 } from '../support/handlers';
+import { seededRandom } from '../support/seeded-random';
 
 /** What the model reads back: straight from dynalite when the handlers go through the realism proxy, so no check is throttled. */
 const store = sessionStore(
@@ -89,17 +90,6 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   jitterSeed: fc.integer(),
 });
 
-/** mulberry32: a seeded generator, so a run's delays come from its scenario and not from Math.random. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let jitter: { random: () => number; ms: number } | undefined;
 /** Delays every DynamoDB call of the handlers while a run with jitter is going. */

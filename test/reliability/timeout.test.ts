@@ -16,11 +16,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
-import { buildApp, STACK_NAME } from '../../infra/build-app';
 import { esbuildOptions, PROJECT_ROOT } from '../../infra/bundling';
 import { RELEASE_STATES } from '../../infra/constructs/release-workflow';
 import { stateMachineFromTemplate } from '../../infra/local/stepfunctions/state-machine';
 import { routeNamed } from '../../shared/routes';
+import { synthesizedTemplate } from '../support/synthesized';
 
 /** Time the handler has left when it is invoked: the store never answers within it. */
 const REMAINING_MS = 1_500;
@@ -41,8 +41,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => silentStore.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(silentStore.address() as AddressInfo).port}`;
 
-  const { app } = buildApp({ outdir: path.join(outDir, 'cdk'), bundle: false, validateTemplate: false });
-  const machine = stateMachineFromTemplate(app.synth().getStackByName(STACK_NAME).template);
+  const machine = stateMachineFromTemplate(synthesizedTemplate());
   releaseRetrier = machine.definition.States[RELEASE_STATES.release].Retry.flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals);
 }, 120_000);
 

@@ -6,10 +6,6 @@
  * export there is the batch.
  */
 import type { Context } from 'aws-lambda';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { buildApp, STACK_NAME } from '../../infra/build-app';
 import { RELEASE_STATES } from '../../infra/constructs/release-workflow';
 import { buildLambdaContext } from '../../infra/local/lambda-event';
 import {
@@ -29,6 +25,7 @@ import { s3Sink } from '../../shared/export/s3-sink';
 import { invocationHandler } from '../../shared/http/middleware';
 import { createTestBucket, expectedLine, exportDirect, readExport, testBucket, testS3, walkBatch } from '../support/export';
 import { createTestTable, releaseDirect, scheduleOverHttp, seedSession, uniqueId } from '../support/handlers';
+import { synthesizedTemplate } from '../support/synthesized';
 
 const store = pagingStore(table);
 
@@ -37,13 +34,7 @@ let machine: SynthesizedStateMachine;
 beforeAll(async () => {
   await createTestTable();
   await createTestBucket();
-  const outdir = mkdtempSync(path.join(tmpdir(), 'cdk-export-workflow-'));
-  try {
-    const { app } = buildApp({ outdir, bundle: false, validateTemplate: false });
-    machine = stateMachineFromTemplate(app.synth().getStackByName(STACK_NAME).template);
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+  machine = stateMachineFromTemplate(synthesizedTemplate());
 }, 60_000);
 
 /** Schedules `count` fresh sessions into the collecting batch (after releasing whatever was collecting). */

@@ -5,10 +5,6 @@
  * EventBridge. The settle Wait is short-circuited; its length is asserted in
  * test/infra/stack.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { buildApp, STACK_NAME } from '../../infra/build-app';
 import { RELEASE_STATES } from '../../infra/constructs/release-workflow';
 import {
   runReleaseWorkflow,
@@ -25,6 +21,7 @@ import { TABLE } from '../../shared/data/table';
 import { createTestTable, releaseDirect, releaseOverHttp, scheduleOverHttp, seedSession, uniqueId } from '../support/handlers';
 import { createTestBucket, exportDirect, testBucket } from '../support/export';
 import { matchesPattern, renderInputTemplate, streamRecord } from '../support/pipe-filter';
+import { synthesizedTemplate } from '../support/synthesized';
 
 let machine: SynthesizedStateMachine;
 /** The deployed pipe's filter and input template, from the same synthesized template. */
@@ -33,20 +30,13 @@ let pipe: { pattern: unknown; inputTemplate: string };
 beforeAll(async () => {
   await createTestTable();
   await createTestBucket();
-  const outdir = mkdtempSync(path.join(tmpdir(), 'cdk-workflow-test-'));
-  try {
-    // The definition does not depend on the bundles: skip esbuild for speed.
-    const { app } = buildApp({ outdir, bundle: false, validateTemplate: false });
-    const template = app.synth().getStackByName(STACK_NAME).template;
-    machine = stateMachineFromTemplate(template);
-    const [pipeResource] = Object.values(template.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::Pipes::Pipe');
-    pipe = {
-      pattern: JSON.parse(pipeResource.Properties.SourceParameters.FilterCriteria.Filters[0].Pattern),
-      inputTemplate: pipeResource.Properties.TargetParameters.InputTemplate,
-    };
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+  const template = synthesizedTemplate();
+  machine = stateMachineFromTemplate(template);
+  const [pipeResource] = Object.values(template.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::Pipes::Pipe');
+  pipe = {
+    pattern: JSON.parse(pipeResource.Properties.SourceParameters.FilterCriteria.Filters[0].Pattern),
+    inputTemplate: pipeResource.Properties.TargetParameters.InputTemplate,
+  };
 }, 60_000);
 
 /** The real handler, invoked as Step Functions' Lambda integration would (bare payload). */

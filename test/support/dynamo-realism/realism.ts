@@ -24,6 +24,7 @@ import { keyAttributes, keyId, keyOf, scalarText, SchemaCache, type TableDescrip
 import { ThrottleBuckets } from './throttle';
 import { Upstream, UpstreamError, type WireResponse } from './upstream';
 import { errorName, type Body, type Item } from './wire';
+import { seededRandom } from '../seeded-random';
 
 export interface RealismOptions {
   /** Throttle every key at DynamoDB's per-partition rates times `scale` (e.g. 1/100), one second of burst. Off when unset. */
@@ -84,14 +85,14 @@ export class Realism {
     this.options = checked(options);
     this.lag = new IndexLag(this.options.indexLagMs ?? 0);
     this.buckets = this.options.throttle && new ThrottleBuckets(this.options.throttle.scale);
-    this.draw = seededDraw(this.options.seed ?? 1);
+    this.draw = seededRandom(this.options.seed ?? 1);
   }
 
   /** Changes the options given; a new throttle starts with full buckets, a new seed restarts the draw. */
   setOptions(options: RealismOptions): void {
     const next = checked({ ...this.options, ...options });
     if ('throttle' in options) this.buckets = next.throttle && new ThrottleBuckets(next.throttle.scale);
-    if ('seed' in options) this.draw = seededDraw(next.seed ?? 1);
+    if ('seed' in options) this.draw = seededRandom(next.seed ?? 1);
     this.lag.setLag(next.indexLagMs ?? 0);
     this.options = next;
   }
@@ -404,14 +405,3 @@ function checked(options: RealismOptions): RealismOptions {
   return options;
 }
 
-/** mulberry32: a small seeded generator of numbers in [0, 1). */
-function seededDraw(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
