@@ -25,7 +25,7 @@
  *   retries) throw, for the caller to retry.
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { importSessions } from './jsonl';
 import { printable } from './lines';
